@@ -1,0 +1,165 @@
+//! What an access key may do. A key carries a set of permissions; each route requires one, and a
+//! key without it is answered 403 `"Access key is not allowed to <action>"`.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One permission an access key can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// List and get user groups.
+    UserGroupsRead,
+    /// Create and update user groups.
+    UserGroupsWrite,
+    /// Delete user groups.
+    UserGroupsDelete,
+    /// List and get users.
+    UsersRead,
+    /// Create and update users.
+    UsersWrite,
+    /// Delete users.
+    UsersDelete,
+}
+
+impl Permission {
+    /// Every permission, in the order they are listed.
+    pub const ALL: [Permission; 6] = [
+        Permission::UserGroupsRead,
+        Permission::UserGroupsWrite,
+        Permission::UserGroupsDelete,
+        Permission::UsersRead,
+        Permission::UsersWrite,
+        Permission::UsersDelete,
+    ];
+
+    /// The permission's name, as the CLI takes it and the key listing shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::UserGroupsRead => "user-groups:read",
+            Permission::UserGroupsWrite => "user-groups:write",
+            Permission::UserGroupsDelete => "user-groups:delete",
+            Permission::UsersRead => "users:read",
+            Permission::UsersWrite => "users:write",
+            Permission::UsersDelete => "users:delete",
+        }
+    }
+
+    /// The contract's 403 message for a key that lacks this permission.
+    pub fn denied_message(self) -> &'static str {
+        match self {
+            Permission::UserGroupsRead => "Access key is not allowed to read user groups",
+            Permission::UserGroupsWrite => "Access key is not allowed to write user groups",
+            Permission::UserGroupsDelete => "Access key is not allowed to delete user groups",
+            Permission::UsersRead => "Access key is not allowed to read users",
+            Permission::UsersWrite => "Access key is not allowed to write users",
+            Permission::UsersDelete => "Access key is not allowed to delete users",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Permission {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Permission::ALL
+            .into_iter()
+            .find(|p| p.as_str() == name)
+            .ok_or_else(|| {
+                let known: Vec<_> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+                format!("unknown permission {name:?} (known: {})", known.join(", "))
+            })
+    }
+}
+
+/// A set of permissions, stored as their comma-separated names.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct PermissionSet(u8);
+
+impl PermissionSet {
+    /// Every permission: what a new key gets unless told otherwise.
+    pub fn all() -> Self {
+        Permission::ALL.into_iter().collect()
+    }
+
+    /// True when the set holds `permission`.
+    pub fn contains(self, permission: Permission) -> bool {
+        self.0 & permission.bit() != 0
+    }
+
+    /// The permissions held, in their listed order.
+    pub fn iter(self) -> impl Iterator<Item = Permission> {
+        Permission::ALL.into_iter().filter(move |p| self.contains(*p))
+    }
+
+    /// The names of the permissions held.
+    pub fn names(self) -> Vec<&'static str> {
+        self.iter().map(Permission::as_str).collect()
+    }
+}
+
+impl FromIterator<Permission> for PermissionSet {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        PermissionSet(iter.into_iter().fold(0, |bits, p| bits | p.bit()))
+    }
+}
+
+impl FromStr for PermissionSet {
+    type Err = String;
+
+    /// Parses comma-separated names; blanks around names are ignored.
+    fn from_str(list: &str) -> Result<Self, Self::Err> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(Permission::from_str)
+            .collect()
+    }
+}
+
+impl fmt::Display for PermissionSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.names().join(","))
+    }
+}
+
+impl fmt::Debug for PermissionSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_permission_list_round_trips_through_its_text_form() {
+        let set: PermissionSet = "users:read, user-groups:delete".parse().unwrap();
+        assert!(set.contains(Permission::UsersRead));
+        assert!(set.contains(Permission::UserGroupsDelete));
+        assert!(!set.contains(Permission::UsersWrite));
+        assert_eq!(set.to_string(), "user-groups:delete,users:read");
+        assert_eq!(set.to_string().parse::<PermissionSet>().unwrap(), set);
+    }
+
+    #[test]
+    fn an_unknown_permission_is_refused_with_the_known_names() {
+        let err = "users:read,groups:nuke".parse::<PermissionSet>().unwrap_err();
+        assert!(err.contains("groups:nuke") && err.contains("users:delete"), "{err}");
+    }
+
+    #[test]
+    fn the_full_set_holds_all_six_permissions() {
+        assert_eq!(PermissionSet::all().iter().count(), 6);
+    }
+}

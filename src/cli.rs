@@ -1,0 +1,277 @@
+//! The `usergroups` command line: `serve`, organization and access-key management, and `sign`.
+//! Every management command prints one JSON object on stdout; errors go to stderr with a
+//! non-zero exit status.
+
+use std::error::Error;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+
+use crate::auth::signer::{self, Credentials};
+use crate::auth::PermissionSet;
+use crate::bootstrap::CREDENTIALS_FILE;
+use crate::config::{Config, DatabaseArgs};
+use crate::db::{self, DbPool, PoolOptions};
+use crate::models::{AccessKey, Organization};
+use crate::routes::rfc3339_text;
+
+/// Onlive-compatible user groups and users behind HMAC-signed requests.
+#[derive(Debug, Parser)]
+#[command(name = "usergroups", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP service (migrations run at start; an empty database gets first-run credentials).
+    Serve(Box<Config>),
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage access keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Print the headers that sign a request, one `Name: value` per line (for curl -H @file).
+    Sign(SignArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create an organization: prints {"id", "name"}.
+    Create {
+        /// The organization's name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Create an access key; the secret is shown only here.
+    Create {
+        /// The organization the key acts for.
+        #[arg(long = "org")]
+        organization_id: String,
+        /// Comma-separated permissions [default: all six].
+        #[arg(long, value_parser = parse_permissions)]
+        permissions: Option<PermissionSet>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List an organization's access keys (never their secrets).
+    List {
+        /// The organization.
+        #[arg(long = "org")]
+        organization_id: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke an access key: every instance refuses it from the next request on.
+    Revoke {
+        /// The key's id.
+        access_key_id: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+fn parse_permissions(list: &str) -> Result<PermissionSet, String> {
+    let set: PermissionSet = list.parse()?;
+    if set == PermissionSet::default() {
+        return Err("at least one permission is needed".to_owned());
+    }
+    Ok(set)
+}
+
+/// `usergroups sign`: credentials come from USERGROUPS_ACCESS_KEY_ID and
+/// USERGROUPS_SECRET_ACCESS_KEY, or else from the first-run credentials file.
+#[derive(Debug, Args)]
+struct SignArgs {
+    /// The request body that will be sent (adds `content-type: application/json`).
+    #[arg(long)]
+    data: Option<String>,
+    /// An extra header to send and sign, as 'Name: value' (repeatable).
+    #[arg(long = "header")]
+    headers: Vec<String>,
+    /// Also print the canonical request and the string to sign, to stderr.
+    #[arg(long)]
+    verbose: bool,
+    /// Where to read credentials when the environment has none.
+    #[arg(long, default_value = CREDENTIALS_FILE)]
+    credentials: PathBuf,
+    /// The HTTP method.
+    method: String,
+    /// The full URL, e.g. http://127.0.0.1:8080/api/v1/user-groups
+    url: String,
+}
+
+/// Runs the command line and returns the process's exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_log = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log)).init();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), Box<dyn Error>> {
+    match command {
+        Command::Serve(config) => actix_web::rt::System::new().block_on(crate::server::run(*config)),
+        Command::Org(OrgCommand::Create { name, database }) => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 255 {
+                return Err("--name must be 1 to 255 characters".into());
+            }
+            let org = Organization::create(&mut *open(&database)?.get()?, name)?;
+            print_json(&json!({"id": org.id, "name": org.name}))
+        }
+        Command::Key(KeyCommand::Create {
+            organization_id,
+            permissions,
+            database,
+        }) => {
+            let pool = open(&database)?;
+            let mut conn = pool.get()?;
+            let org = Organization::find(&mut conn, &organization_id)?
+                .ok_or_else(|| format!("organization {organization_id} not found"))?;
+            let key = AccessKey::create(&mut conn, &org.id, permissions.unwrap_or_else(PermissionSet::all))?;
+            print_json(&json!({
+                "accessKeyId": key.id,
+                "secretAccessKey": key.secret,
+                "organizationId": key.organization_id,
+                "permissions": key.permission_set().names(),
+            }))
+        }
+        Command::Key(KeyCommand::List {
+            organization_id,
+            database,
+        }) => {
+            let pool = open(&database)?;
+            let mut conn = pool.get()?;
+            Organization::find(&mut conn, &organization_id)?
+                .ok_or_else(|| format!("organization {organization_id} not found"))?;
+            let keys: Vec<Value> = AccessKey::list(&mut conn, &organization_id)?
+                .iter()
+                .map(key_summary)
+                .collect();
+            print_json(&json!({"organizationId": organization_id, "accessKeys": keys}))
+        }
+        Command::Key(KeyCommand::Revoke {
+            access_key_id,
+            database,
+        }) => {
+            let key = AccessKey::revoke(&mut *open(&database)?.get()?, &access_key_id)?
+                .ok_or_else(|| format!("access key {access_key_id} not found"))?;
+            print_json(&key_summary(&key))
+        }
+        Command::Sign(args) => sign(args),
+    }
+}
+
+fn key_summary(key: &AccessKey) -> Value {
+    json!({
+        "accessKeyId": key.id,
+        "organizationId": key.organization_id,
+        "permissions": key.permission_set().names(),
+        "createdAt": rfc3339_text(&key.created_at),
+        "revokedAt": key.revoked_at.as_ref().map(rfc3339_text),
+    })
+}
+
+fn open(database: &DatabaseArgs) -> Result<DbPool, Box<dyn Error>> {
+    let mut options = PoolOptions::for_url(&database.database_url);
+    options.max_size = 1;
+    Ok(db::init(&database.database_url, options)?)
+}
+
+fn print_json(value: &Value) -> Result<(), Box<dyn Error>> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}
+
+/// The credentials `sign` uses: the environment first, then the first-run file.
+fn signing_credentials(file: &PathBuf) -> Result<Credentials, Box<dyn Error>> {
+    if let (Ok(id), Ok(secret)) = (
+        std::env::var("USERGROUPS_ACCESS_KEY_ID"),
+        std::env::var("USERGROUPS_SECRET_ACCESS_KEY"),
+    ) {
+        return Ok(Credentials::new(id, secret));
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        format!(
+            "no credentials: set USERGROUPS_ACCESS_KEY_ID and USERGROUPS_SECRET_ACCESS_KEY, or provide {} ({e})",
+            file.display()
+        )
+    })?;
+    let value: Value = serde_json::from_str(&text)?;
+    let field = |name: &str| {
+        value[name]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("{} has no {name}", file.display()))
+    };
+    Ok(Credentials::new(field("accessKeyId")?, field("secretAccessKey")?))
+}
+
+/// Splits `http://host:port/path?query` into the host and the request target.
+fn split_url(url: &str) -> Result<(&str, String), Box<dyn Error>> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or("the URL must start with http:// or https://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, target) = rest.split_at(end);
+    if host.is_empty() {
+        return Err("the URL has no host".into());
+    }
+    let target = target.split('#').next().unwrap_or_default();
+    let target = if target.starts_with('/') {
+        target.to_owned()
+    } else {
+        format!("/{target}")
+    };
+    Ok((host, target))
+}
+
+fn sign(args: SignArgs) -> Result<(), Box<dyn Error>> {
+    let credentials = signing_credentials(&args.credentials)?;
+    let (host, target) = split_url(&args.url)?;
+    let mut extra = Vec::new();
+    for header in &args.headers {
+        let (name, value) = header
+            .split_once(':')
+            .ok_or_else(|| format!("--header {header:?} is not 'Name: value'"))?;
+        extra.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let body = args.data.unwrap_or_default();
+    let signed = signer::sign(
+        &credentials,
+        &args.method.to_ascii_uppercase(),
+        host,
+        &target,
+        &extra,
+        body.as_bytes(),
+        chrono::Utc::now(),
+    );
+    if args.verbose {
+        eprintln!("--- canonical request\n{}\n--- string to sign\n{}", signed.canonical_request, signed.string_to_sign);
+    }
+    for (name, value) in &signed.headers {
+        println!("{name}: {value}");
+    }
+    if !body.is_empty() && !extra.iter().any(|(name, _)| name == "content-type") {
+        println!("content-type: application/json");
+    }
+    Ok(())
+}

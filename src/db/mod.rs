@@ -1,0 +1,287 @@
+//! Storage: one connection type over SQLite and PostgreSQL, the pool, the embedded migrations,
+//! and the transaction discipline every write goes through.
+//!
+//! Backend-specific SQL (SQLite's `BEGIN IMMEDIATE`, PostgreSQL's row and advisory locks) lives
+//! only behind a `match` on [`DbConnection`], here and in [`locks`]; everything else is portable.
+
+pub mod locks;
+pub mod schema;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use actix_web::web;
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, R2D2Connection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::ApiError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to whichever backend `DATABASE_URL` names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// PostgreSQL (`postgres://` or `postgresql://`).
+    Pg(PgConnection),
+    /// Embedded SQLite (`sqlite://path`).
+    Sqlite(SqliteConnection),
+}
+
+/// The pool handed to every request.
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+
+/// How many times a PostgreSQL write is retried after a serialization failure or a deadlock.
+const WRITE_ATTEMPTS: u32 = 3;
+
+/// A checked `DATABASE_URL`: the scheme decides the backend, and nothing else is accepted, so a
+/// typo in the scheme fails at start instead of quietly creating a new SQLite file.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://PATH`: a file path, relative to the working directory unless it starts with `/`.
+    Sqlite(PathBuf),
+    /// `postgres://…` or `postgresql://…`, handed to libpq as it is.
+    Postgres(String),
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() || path == ":memory:" {
+                return Err(format!(
+                    "DATABASE_URL {url:?} names no SQLite file (use sqlite://PATH, e.g. sqlite://usergroups.db)"
+                ));
+            }
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(url.to_owned()))
+        } else {
+            let scheme = url.split("://").next().unwrap_or_default();
+            Err(format!(
+                "DATABASE_URL must start with sqlite://, postgres:// or postgresql:// (got scheme {scheme:?})"
+            ))
+        }
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    /// The URL without its password, fit for a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                match rest.rsplit_once('@') {
+                    Some((user_info, host)) => {
+                        let user = user_info.split(':').next().unwrap_or_default();
+                        write!(f, "{scheme}://{user}@{host}")
+                    }
+                    None => write!(f, "{scheme}://{rest}"),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Opens connections for the pool, on the backend the URL was checked to name.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+/// Per-connection SQLite settings. `synchronous = FULL` makes every acknowledged commit survive
+/// a power cut as well as a killed process; `busy_timeout` lets a writer wait its turn rather
+/// than fail while another holds the write lock.
+const SQLITE_CONNECTION_PRAGMAS: &str =
+    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;";
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_CONNECTION_PRAGMAS)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Pool settings; the defaults suit each backend (see [`PoolOptions::for_url`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most connections open at once.
+    pub max_size: u32,
+    /// How long a request waits for a connection before it is answered 503.
+    pub connection_timeout: Duration,
+}
+
+impl PoolOptions {
+    /// SQLite serializes writers anyway, so a few connections (for concurrent WAL readers) are
+    /// enough; PostgreSQL gets a pool sized for a small service.
+    pub fn for_url(url: &DatabaseUrl) -> Self {
+        let max_size = match url {
+            DatabaseUrl::Sqlite(_) => 4,
+            DatabaseUrl::Postgres(_) => 10,
+        };
+        PoolOptions {
+            max_size,
+            connection_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the database could not be made ready at start.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// No connection could be opened.
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        /// The URL, without its password.
+        url: DatabaseUrl,
+        /// What the pool reported.
+        source: r2d2::PoolError,
+    },
+    /// A migration or a setup statement failed.
+    #[error("cannot prepare the database schema: {0}")]
+    Migrate(String),
+}
+
+/// Opens the pool and brings the schema up to date. On PostgreSQL the migrations run under an
+/// advisory lock, so several instances starting together apply them exactly once.
+pub fn init(url: &DatabaseUrl, options: PoolOptions) -> Result<DbPool, InitError> {
+    let pool = r2d2::Pool::builder()
+        .max_size(options.max_size)
+        .connection_timeout(options.connection_timeout)
+        .build_unchecked(ConnectionManager { url: url.clone() });
+    let mut conn = pool.get().map_err(|source| InitError::Connect {
+        url: url.clone(),
+        source,
+    })?;
+    let migrate_error = |e: Box<dyn std::error::Error + Send + Sync>| InitError::Migrate(e.to_string());
+    match &mut *conn {
+        DbConnection::Sqlite(c) => {
+            // WAL is a property of the file: set once, it lets readers run beside the writer.
+            c.batch_execute("PRAGMA journal_mode = WAL;")
+                .map_err(|e| InitError::Migrate(e.to_string()))?;
+            c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(migrate_error)?;
+        }
+        DbConnection::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({})", locks::MIGRATION_LOCK))
+                .map_err(|e| InitError::Migrate(e.to_string()))?;
+            let migrated = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({})", locks::MIGRATION_LOCK))
+                .map_err(|e| InitError::Migrate(e.to_string()))?;
+            migrated.map_err(migrate_error)?;
+        }
+    }
+    Ok(pool)
+}
+
+/// The current time as stored: UTC, truncated to whole seconds as the contract shows it.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(0)
+}
+
+/// Runs `work` on a pooled connection on the blocking thread pool, so diesel's synchronous
+/// calls never stall the async workers. A pool that cannot hand out a connection in time is a
+/// 503, not a 500.
+pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = pool.get().map_err(ApiError::unavailable)?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Runs `work` as one write transaction: all of it commits or none of it does.
+///
+/// On SQLite the transaction is `BEGIN IMMEDIATE`, taking the database's single write lock up
+/// front, so a check and the write that depends on it (count members, then mark deleted) cannot
+/// interleave with another writer. On PostgreSQL it is a READ COMMITTED transaction in which the
+/// work takes row locks through [`locks`]; a serialization failure or a deadlock rolls back and
+/// runs `work` again, a bounded number of times.
+pub fn write_transaction<T, F>(conn: &mut DbConnection, mut work: F) -> Result<T, ApiError>
+where
+    F: FnMut(&mut DbConnection) -> Result<T, ApiError>,
+{
+    if matches!(conn, DbConnection::Sqlite(_)) {
+        return sqlite_immediate_transaction(conn, work);
+    }
+    let mut attempt = 1;
+    loop {
+        match conn.transaction(&mut work) {
+            Err(e) if e.is_retryable() && attempt < WRITE_ATTEMPTS => {
+                log::warn!("retrying a write transaction after: {e}");
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+fn sqlite_immediate_transaction<T, F>(conn: &mut DbConnection, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    // diesel's `immediate_transaction` would hand the closure a bare `SqliteConnection`; the
+    // models take a `DbConnection`, so the same three steps are done here on the inner manager.
+    if let DbConnection::Sqlite(c) = conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    }
+    let result = work(conn);
+    let DbConnection::Sqlite(c) = conn else {
+        return Err(ApiError::internal("connection changed backend inside a transaction"));
+    };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(c)?;
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(c)?;
+            Err(e)
+        }
+    }
+}
+
+/// Answers whether the database takes a query now (`/readyz`).
+pub fn ping(conn: &mut DbConnection) -> Result<(), ApiError> {
+    conn.ping().map_err(ApiError::unavailable)
+}

@@ -1,0 +1,74 @@
+//! The tables, by hand and in portable types only (see `diesel.toml`): the same `schema.rs`
+//! describes the SQLite and the PostgreSQL migrations.
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    access_keys (id) {
+        id -> Text,
+        organization_id -> Text,
+        secret -> Text,
+        permissions -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    user_groups (id) {
+        id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        name_folded -> Text,
+        description -> Nullable<Text>,
+        description_folded -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        extra_fields -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        organization_id -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        full_name_folded -> Text,
+        email -> Text,
+        email_folded -> Text,
+        role -> Text,
+        avatar -> Nullable<Text>,
+        user_group_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    used_signatures (signature) {
+        signature -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(access_keys -> organizations (organization_id));
+diesel::joinable!(user_groups -> organizations (organization_id));
+diesel::joinable!(users -> user_groups (user_group_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    access_keys,
+    user_groups,
+    users,
+    used_signatures,
+);

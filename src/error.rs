@@ -1,0 +1,322 @@
+//! The one error type of the HTTP API and its mapping to the contract's error body:
+//! `{"statusCode": …, "message": …}` plus `reason`, `errors` or `activeMembers` where they apply.
+//!
+//! Which variant to use:
+//! - input the client can fix (bad JSON, a bad field, a bad query): [`ApiError::InvalidInput`]
+//!   listing every bad field, built with [`FieldErrors`];
+//! - a resource the caller cannot see: [`ApiError::NotFound`], whether it is missing, deleted or
+//!   another organization's, so the three are indistinguishable from outside;
+//! - the state of the data refusing the change: [`ApiError::Forbidden`] or [`ApiError::Conflict`];
+//! - the database unreachable, locked or overloaded: [`ApiError::Unavailable`] (503), which a
+//!   client may retry;
+//! - anything else: [`ApiError::Internal`]. Its cause is logged with the request id by the
+//!   request-id middleware; the client only ever sees an opaque message.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+
+use crate::auth::verify::AuthFailure;
+
+/// One bad field of a request, as listed in a 400 answer's `errors`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field as the client named it (`name`, `extraFields`, `page`, `id`, …).
+    pub field: String,
+    /// What is wrong with it, starting with the field's name.
+    pub message: String,
+}
+
+/// Collects every bad field of a request, so a 400 lists them all at once.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// An empty collection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `field` is bad.
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    /// `Ok(value)` when nothing was recorded, else the 400 listing every bad field.
+    pub fn into_result<T>(self, value: T) -> Result<T, ApiError> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(ApiError::InvalidInput(self.0))
+        }
+    }
+
+    /// True when no field was recorded as bad.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Everything a request can fail with; each variant is one row of the contract's status table.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed; every bad field is listed.
+    #[error("invalid input: {0:?}")]
+    InvalidInput(Vec<FieldError>),
+    /// 401: the signature checks failed, with the reason code of `signing.md`.
+    #[error("unauthorized: {}", .0.reason())]
+    Unauthorized(AuthFailure),
+    /// 403: a missing permission or the state of the data refuses the change.
+    #[error("forbidden: {message}")]
+    Forbidden {
+        /// The contract's message.
+        message: Cow<'static, str>,
+        /// A machine-readable code, where the contract gives one.
+        reason: Option<&'static str>,
+        /// For a group that still has members: how many.
+        active_members: Option<i64>,
+    },
+    /// 404: the resource or route does not exist for this caller.
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// 405: the route exists, the method does not; `allow` lists the methods that do.
+    #[error("method not allowed")]
+    MethodNotAllowed {
+        /// The value of the `Allow` header.
+        allow: &'static str,
+    },
+    /// 409: a live row of the organization already holds this unique value.
+    #[error("conflict: {message}")]
+    Conflict {
+        /// The contract's message.
+        message: &'static str,
+        /// The field holding the taken value.
+        field: &'static str,
+    },
+    /// 413: the body is over the configured limit.
+    #[error("payload too large (limit {limit} bytes)")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// 415: POST or PUT without a JSON content type.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// 503: the database cannot serve now; `retryable` marks a transaction worth running again.
+    #[error("service unavailable: {cause}")]
+    Unavailable {
+        /// What went wrong, for the log only.
+        cause: String,
+        /// A serialization failure or deadlock: the same transaction may succeed if run again.
+        retryable: bool,
+    },
+    /// 500: a bug or an unexpected failure; the cause goes to the log, never to the client.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 503 whose cause is logged.
+    pub fn unavailable(cause: impl fmt::Display) -> Self {
+        ApiError::Unavailable {
+            cause: cause.to_string(),
+            retryable: false,
+        }
+    }
+
+    /// A 500 whose cause is logged.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
+    /// A 400 about one field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.add(field, message);
+        ApiError::InvalidInput(errors.0)
+    }
+
+    /// A 403 with the contract's message and no further detail.
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError::Forbidden {
+            message: message.into(),
+            reason: None,
+            active_members: None,
+        }
+    }
+
+    /// True for a transaction that failed only because of concurrency and may be run again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Unavailable {
+                retryable: true,
+                ..
+            }
+        )
+    }
+}
+
+/// The body of every non-2xx answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody<'a> {
+    status_code: u16,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active_members: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let conflict_errors;
+        let mut body = ErrorBody {
+            status_code: status.as_u16(),
+            message: "",
+            reason: None,
+            active_members: None,
+            errors: None,
+        };
+        body.message = match self {
+            ApiError::InvalidInput(errors) => {
+                body.errors = Some(errors);
+                "Invalid input"
+            }
+            ApiError::Unauthorized(failure) => {
+                body.reason = Some(failure.reason());
+                "Invalid or missing authorization credentials"
+            }
+            ApiError::Forbidden {
+                message,
+                reason,
+                active_members,
+            } => {
+                body.reason = *reason;
+                body.active_members = *active_members;
+                message
+            }
+            ApiError::NotFound(message) => message,
+            ApiError::MethodNotAllowed { .. } => "Method not allowed",
+            ApiError::Conflict { message, field } => {
+                conflict_errors = [FieldError {
+                    field: (*field).to_owned(),
+                    message: (*message).to_owned(),
+                }];
+                body.errors = Some(&conflict_errors);
+                message
+            }
+            ApiError::PayloadTooLarge { .. } => "Request body is too large",
+            ApiError::UnsupportedMediaType => "Content-Type must be application/json",
+            ApiError::Unavailable { .. } => "Service temporarily unavailable",
+            ApiError::Internal(_) => "Internal server error",
+        };
+        let mut response = HttpResponse::build(status);
+        match self {
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, *allow));
+            }
+            ApiError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, crate::auth::header::SCHEME));
+            }
+            ApiError::Unavailable { .. } => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
+        }
+        response.content_type(crate::routes::JSON_UTF8).json(body)
+    }
+}
+
+impl From<AuthFailure> for ApiError {
+    fn from(failure: AuthFailure) -> Self {
+        ApiError::Unauthorized(failure)
+    }
+}
+
+impl From<DieselError> for ApiError {
+    fn from(error: DieselError) -> Self {
+        match error {
+            DieselError::DatabaseError(kind, info) => from_database_error(kind, info.as_ref()),
+            DieselError::NotFound => ApiError::internal("a row expected to exist was not found"),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformation) -> ApiError {
+    let message = info.message();
+    match kind {
+        DatabaseErrorKind::UniqueViolation => unique_violation(info),
+        DatabaseErrorKind::SerializationFailure => ApiError::Unavailable {
+            cause: message.to_owned(),
+            retryable: true,
+        },
+        DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::ReadOnlyTransaction => {
+            ApiError::unavailable(message)
+        }
+        _ if message.contains("deadlock detected") => ApiError::Unavailable {
+            cause: message.to_owned(),
+            retryable: true,
+        },
+        // SQLite after its busy timeout, a full disk, or a PostgreSQL statement timeout: the
+        // database cannot serve now, which is the client's 503, not a bug.
+        _ if message.contains("database is locked")
+            || message.contains("database or disk is full")
+            || message.contains("statement timeout") =>
+        {
+            ApiError::unavailable(message)
+        }
+        _ => ApiError::internal(format!("database error ({kind:?}): {message}")),
+    }
+}
+
+/// Names the taken value from the index that refused it: PostgreSQL reports the index name
+/// (`user_groups_live_name`), SQLite the columns (`user_groups.organization_id, user_groups.name`).
+fn unique_violation(info: &dyn DatabaseErrorInformation) -> ApiError {
+    let what = info.constraint_name().unwrap_or_else(|| info.message());
+    if what.contains("external_id") {
+        ApiError::Conflict {
+            message: "A user group with this externalId already exists",
+            field: "externalId",
+        }
+    } else if what.contains("email") {
+        ApiError::Conflict {
+            message: "A user with this email already exists",
+            field: "email",
+        }
+    } else if what.contains("user_groups") && what.contains("name") {
+        ApiError::Conflict {
+            message: "A user group with this name already exists",
+            field: "name",
+        }
+    } else {
+        ApiError::internal(format!("unexpected unique violation: {}", info.message()))
+    }
+}

@@ -1,0 +1,18 @@
+//! usergroups: Onlive-compatible user groups and users behind HMAC-signed requests, with soft
+//! delete, on SQLite or PostgreSQL.
+//!
+//! A request travels `server` (route table, request ids) → `auth` (signature, permissions) →
+//! `routes` (input, answers) → `models` (queries, transactions) → `db` (connections, locks).
+
+pub mod auth;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod models;
+pub mod routes;
+pub mod server;
+
+pub use error::ApiError;
+pub use server::{configure, AppState, Limits};

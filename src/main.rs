@@ -1,0 +1,5 @@
+//! The `usergroups` binary: see [`usergroups::cli`].
+
+fn main() -> std::process::ExitCode {
+    usergroups::cli::main()
+}

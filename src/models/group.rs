@@ -1,0 +1,241 @@
+//! User groups. A group is soft-deleted: `deleted_at` is set once, the row stays, and every
+//! read filters it out through [`visible_to`].
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{contains_pattern, fold_case, new_id, PageRequest};
+use crate::db::schema::{user_groups, users};
+use crate::db::{self, locks, DbConnection};
+use crate::error::ApiError;
+
+/// The contract's 404 message for groups.
+pub const GROUP_NOT_FOUND: &str = "User group not found";
+
+/// A group row, as the API shows it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = user_groups)]
+pub struct Group {
+    /// UUID v7.
+    pub id: String,
+    /// The owning organization.
+    pub organization_id: String,
+    /// Trimmed, 1 to 255 characters, unique among the organization's live groups.
+    pub name: String,
+    /// Free text, up to 2,000 characters.
+    pub description: Option<String>,
+    /// The caller's own identifier, unique among the organization's live groups when set.
+    pub external_id: Option<String>,
+    /// A JSON object, stored as compact text exactly as the client wrote its values.
+    pub extra_fields: String,
+    /// Creation time (UTC, whole seconds).
+    pub created_at: NaiveDateTime,
+    /// Time of the last change; equals `deleted_at` on a deleted group.
+    pub updated_at: NaiveDateTime,
+    /// Set once, by the soft delete.
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+/// The fields a client sets when creating a group, already validated.
+#[derive(Debug, Clone)]
+pub struct NewGroup {
+    /// Trimmed name.
+    pub name: String,
+    /// Optional description.
+    pub description: Option<String>,
+    /// Optional external id.
+    pub external_id: Option<String>,
+    /// Compact JSON object text.
+    pub extra_fields: String,
+}
+
+/// A partial update: `None` leaves a field as it is; `Some(None)` clears a nullable one.
+#[derive(Debug, Clone, Default)]
+pub struct GroupChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New description, or `Some(None)` to clear it.
+    pub description: Option<Option<String>>,
+    /// New external id, or `Some(None)` to clear it.
+    pub external_id: Option<Option<String>>,
+    /// Replacement `extraFields` (compact JSON object text).
+    pub extra_fields: Option<String>,
+}
+
+/// The row as written: the editable columns plus the case-folded copies search uses.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = user_groups, treat_none_as_null = true)]
+struct GroupRow<'a> {
+    id: &'a str,
+    organization_id: &'a str,
+    name: &'a str,
+    name_folded: String,
+    description: Option<&'a str>,
+    description_folded: Option<String>,
+    external_id: Option<&'a str>,
+    extra_fields: &'a str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    deleted_at: Option<NaiveDateTime>,
+}
+
+impl<'a> From<&'a Group> for GroupRow<'a> {
+    fn from(group: &'a Group) -> Self {
+        GroupRow {
+            id: &group.id,
+            organization_id: &group.organization_id,
+            name: &group.name,
+            name_folded: fold_case(&group.name),
+            description: group.description.as_deref(),
+            description_folded: group.description.as_deref().map(fold_case),
+            external_id: group.external_id.as_deref(),
+            extra_fields: &group.extra_fields,
+            created_at: group.created_at,
+            updated_at: group.updated_at,
+            deleted_at: group.deleted_at,
+        }
+    }
+}
+
+/// The one filter every read of groups uses: the organization's live groups.
+#[diesel::dsl::auto_type(no_type_alias)]
+pub fn visible_to<'a>(organization_id: &'a str) -> _ {
+    user_groups::organization_id
+        .eq(organization_id)
+        .and(user_groups::deleted_at.is_null())
+}
+
+impl NewGroup {
+    /// Inserts the group for `organization_id`; a taken name or externalId is a 409.
+    pub fn insert(&self, conn: &mut DbConnection, organization_id: &str) -> Result<Group, ApiError> {
+        db::write_transaction(conn, |conn| {
+            let now = db::now();
+            let group = Group {
+                id: new_id(),
+                organization_id: organization_id.to_owned(),
+                name: self.name.clone(),
+                description: self.description.clone(),
+                external_id: self.external_id.clone(),
+                extra_fields: self.extra_fields.clone(),
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            };
+            diesel::insert_into(user_groups::table)
+                .values(GroupRow::from(&group))
+                .execute(conn)?;
+            Ok(group)
+        })
+    }
+}
+
+impl Group {
+    /// The organization's live group `id`, if any.
+    pub fn find(conn: &mut DbConnection, organization_id: &str, id: &str) -> Result<Option<Group>, ApiError> {
+        Ok(user_groups::table
+            .filter(user_groups::id.eq(id))
+            .filter(visible_to(organization_id))
+            .select(Group::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// One page of the organization's live groups, newest first, with the total count.
+    /// `search` matches a case-insensitive substring of the name or the description.
+    pub fn list(
+        conn: &mut DbConnection,
+        organization_id: &str,
+        search: Option<&str>,
+        page: PageRequest,
+    ) -> Result<(Vec<Group>, i64), ApiError> {
+        let filtered = || {
+            let mut query = user_groups::table
+                .filter(visible_to(organization_id))
+                .into_boxed();
+            if let Some(search) = search.filter(|s| !s.is_empty()) {
+                let pattern = contains_pattern(search);
+                query = query.filter(
+                    user_groups::name_folded
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(user_groups::description_folded.like(pattern).escape('\\')),
+                );
+            }
+            query
+        };
+        let total: i64 = filtered().count().get_result(conn)?;
+        let Some(offset) = page.offset().filter(|offset| *offset < total) else {
+            return Ok((Vec::new(), total));
+        };
+        let items = filtered()
+            .order((user_groups::created_at.desc(), user_groups::id.desc()))
+            .limit(page.limit)
+            .offset(offset)
+            .select(Group::as_select())
+            .load(conn)?;
+        Ok((items, total))
+    }
+
+    /// Applies a partial update to the organization's live group `id`, in one transaction under
+    /// the group's row lock (so it cannot revive a group deleted meanwhile).
+    pub fn update(
+        conn: &mut DbConnection,
+        organization_id: &str,
+        id: &str,
+        changes: &GroupChanges,
+    ) -> Result<Group, ApiError> {
+        db::write_transaction(conn, |conn| {
+            let mut group = locks::live_group(conn, organization_id, id, locks::RowLock::Exclusive)?
+                .ok_or(ApiError::NotFound(GROUP_NOT_FOUND))?;
+            let changes = changes.clone();
+            if let Some(name) = changes.name {
+                group.name = name;
+            }
+            if let Some(description) = changes.description {
+                group.description = description;
+            }
+            if let Some(external_id) = changes.external_id {
+                group.external_id = external_id;
+            }
+            if let Some(extra_fields) = changes.extra_fields {
+                group.extra_fields = extra_fields;
+            }
+            group.updated_at = db::now();
+            diesel::update(user_groups::table.find(id))
+                .set(GroupRow::from(&group))
+                .execute(conn)?;
+            Ok(group)
+        })
+    }
+
+    /// Soft-deletes the organization's live group `id`, refusing while it has active members.
+    ///
+    /// The count and the write happen under the group's exclusive row lock (PostgreSQL) or the
+    /// database write lock (SQLite), and every write that puts a user into a group takes the
+    /// group's shared lock first: so a delete and a join racing each other never both succeed.
+    pub fn soft_delete(conn: &mut DbConnection, organization_id: &str, id: &str) -> Result<Group, ApiError> {
+        db::write_transaction(conn, |conn| {
+            let mut group = locks::live_group(conn, organization_id, id, locks::RowLock::Exclusive)?
+                .ok_or(ApiError::NotFound(GROUP_NOT_FOUND))?;
+            let active_members: i64 = users::table
+                .filter(users::user_group_id.eq(id))
+                .filter(users::deleted_at.is_null())
+                .count()
+                .get_result(conn)?;
+            if active_members > 0 {
+                return Err(ApiError::Forbidden {
+                    message: "Cannot delete user group with active members".into(),
+                    reason: Some("group_has_active_members"),
+                    active_members: Some(active_members),
+                });
+            }
+            let now = db::now();
+            diesel::update(user_groups::table.find(id))
+                .set((user_groups::updated_at.eq(now), user_groups::deleted_at.eq(now)))
+                .execute(conn)?;
+            group.updated_at = now;
+            group.deleted_at = Some(now);
+            Ok(group)
+        })
+    }
+}

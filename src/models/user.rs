@@ -1,0 +1,347 @@
+//! Users and their membership: a user belongs to at most one group through `user_group_id`.
+//! Users are soft-deleted like groups, and the organization always keeps one live admin.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::group::GROUP_NOT_FOUND;
+use super::{contains_pattern, fold_case, new_id, PageRequest};
+use crate::db::schema::users;
+use crate::db::{self, locks, DbConnection};
+use crate::error::ApiError;
+
+/// The contract's 404 message for users.
+pub const USER_NOT_FOUND: &str = "User not found";
+
+/// What a user may do in the organization's products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The default role.
+    Creator,
+    /// An editor.
+    Editor,
+    /// An administrator; the organization always keeps at least one live admin.
+    Admin,
+}
+
+impl Role {
+    /// The role's name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Creator => "creator",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = ();
+
+    fn from_str(name: &str) -> Result<Self, ()> {
+        match name {
+            "creator" => Ok(Role::Creator),
+            "editor" => Ok(Role::Editor),
+            "admin" => Ok(Role::Admin),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A user row, as the API shows it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    /// UUID v7.
+    pub id: String,
+    /// The owning organization.
+    pub organization_id: String,
+    /// Trimmed, 1 to 100 characters.
+    pub first_name: String,
+    /// Trimmed, 1 to 100 characters.
+    pub last_name: String,
+    /// As given; unique among the organization's live users, compared case-insensitively.
+    pub email: String,
+    /// `creator`, `editor` or `admin`.
+    pub role: String,
+    /// An https URL.
+    pub avatar: Option<String>,
+    /// The group the user belongs to, if any.
+    pub user_group_id: Option<String>,
+    /// Creation time (UTC, whole seconds).
+    pub created_at: NaiveDateTime,
+    /// Time of the last change.
+    pub updated_at: NaiveDateTime,
+    /// Set once, by the soft delete.
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+impl User {
+    /// `firstName lastName`, as the API shows it.
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    fn is_admin(&self) -> bool {
+        self.role == Role::Admin.as_str()
+    }
+}
+
+/// The fields a client sets when creating a user, already validated.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Trimmed first name.
+    pub first_name: String,
+    /// Trimmed last name.
+    pub last_name: String,
+    /// Validated address.
+    pub email: String,
+    /// The role (default creator).
+    pub role: Role,
+    /// Optional https URL.
+    pub avatar: Option<String>,
+    /// Optional group to join.
+    pub user_group_id: Option<String>,
+}
+
+/// A partial update: `None` leaves a field as it is; `Some(None)` clears a nullable one.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    /// New first name.
+    pub first_name: Option<String>,
+    /// New last name.
+    pub last_name: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// New avatar, or `Some(None)` to remove it.
+    pub avatar: Option<Option<String>>,
+    /// New group, or `Some(None)` to leave the current one.
+    pub user_group_id: Option<Option<String>>,
+}
+
+/// The row as written: the user plus the case-folded copies search and uniqueness use.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+struct UserRow<'a> {
+    id: &'a str,
+    organization_id: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    full_name_folded: String,
+    email: &'a str,
+    email_folded: String,
+    role: &'a str,
+    avatar: Option<&'a str>,
+    user_group_id: Option<&'a str>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    deleted_at: Option<NaiveDateTime>,
+}
+
+impl<'a> From<&'a User> for UserRow<'a> {
+    fn from(user: &'a User) -> Self {
+        UserRow {
+            id: &user.id,
+            organization_id: &user.organization_id,
+            first_name: &user.first_name,
+            last_name: &user.last_name,
+            full_name_folded: fold_case(&user.full_name()),
+            email: &user.email,
+            email_folded: fold_case(&user.email),
+            role: &user.role,
+            avatar: user.avatar.as_deref(),
+            user_group_id: user.user_group_id.as_deref(),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+            deleted_at: user.deleted_at,
+        }
+    }
+}
+
+/// The one filter every read of users uses: the organization's live users.
+#[diesel::dsl::auto_type(no_type_alias)]
+pub fn visible_to<'a>(organization_id: &'a str) -> _ {
+    users::organization_id
+        .eq(organization_id)
+        .and(users::deleted_at.is_null())
+}
+
+/// The 400 for a `userGroupId` that names no live group of the organization.
+fn unknown_group() -> ApiError {
+    ApiError::invalid_field(
+        "userGroupId",
+        format!("userGroupId must name an existing user group ({GROUP_NOT_FOUND})"),
+    )
+}
+
+/// Takes the shared lock on the group a user is joining, so a concurrent delete of that group
+/// either sees this member or happens before and makes this write fail.
+fn lock_group_to_join(conn: &mut DbConnection, organization_id: &str, group_id: &str) -> Result<(), ApiError> {
+    locks::live_group(conn, organization_id, group_id, locks::RowLock::Shared)?
+        .map(|_| ())
+        .ok_or_else(unknown_group)
+}
+
+/// Refuses a change that would leave the organization without a live admin: `user` is an admin
+/// about to be deleted or demoted.
+fn ensure_another_admin(conn: &mut DbConnection, user: &User, refusal: &'static str) -> Result<(), ApiError> {
+    locks::organization(conn, &user.organization_id)?;
+    let other_admins: i64 = users::table
+        .filter(visible_to(&user.organization_id))
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::id.ne(&user.id))
+        .count()
+        .get_result(conn)?;
+    if other_admins == 0 {
+        return Err(ApiError::forbidden(refusal));
+    }
+    Ok(())
+}
+
+impl NewUser {
+    /// Inserts the user for `organization_id`, joining its group under the group's shared lock.
+    pub fn insert(&self, conn: &mut DbConnection, organization_id: &str) -> Result<User, ApiError> {
+        db::write_transaction(conn, |conn| {
+            if let Some(group_id) = &self.user_group_id {
+                lock_group_to_join(conn, organization_id, group_id)?;
+            }
+            let now = db::now();
+            let user = User {
+                id: new_id(),
+                organization_id: organization_id.to_owned(),
+                first_name: self.first_name.clone(),
+                last_name: self.last_name.clone(),
+                email: self.email.clone(),
+                role: self.role.as_str().to_owned(),
+                avatar: self.avatar.clone(),
+                user_group_id: self.user_group_id.clone(),
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            };
+            diesel::insert_into(users::table)
+                .values(UserRow::from(&user))
+                .execute(conn)?;
+            Ok(user)
+        })
+    }
+}
+
+impl User {
+    /// The organization's live user `id`, if any.
+    pub fn find(conn: &mut DbConnection, organization_id: &str, id: &str) -> Result<Option<User>, ApiError> {
+        Ok(users::table
+            .filter(users::id.eq(id))
+            .filter(visible_to(organization_id))
+            .select(User::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// One page of the organization's live users, newest first, with the total count.
+    /// `search` matches a case-insensitive substring of the full name or the email;
+    /// `group_id` keeps only the group's active members.
+    pub fn list(
+        conn: &mut DbConnection,
+        organization_id: &str,
+        search: Option<&str>,
+        group_id: Option<&str>,
+        page: PageRequest,
+    ) -> Result<(Vec<User>, i64), ApiError> {
+        let filtered = || {
+            let mut query = users::table.filter(visible_to(organization_id)).into_boxed();
+            if let Some(search) = search.filter(|s| !s.is_empty()) {
+                let pattern = contains_pattern(search);
+                query = query.filter(
+                    users::full_name_folded
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(users::email_folded.like(pattern).escape('\\')),
+                );
+            }
+            if let Some(group_id) = group_id {
+                query = query.filter(users::user_group_id.eq(group_id.to_owned()));
+            }
+            query
+        };
+        let total: i64 = filtered().count().get_result(conn)?;
+        let Some(offset) = page.offset().filter(|offset| *offset < total) else {
+            return Ok((Vec::new(), total));
+        };
+        let items = filtered()
+            .order((users::created_at.desc(), users::id.desc()))
+            .limit(page.limit)
+            .offset(offset)
+            .select(User::as_select())
+            .load(conn)?;
+        Ok((items, total))
+    }
+
+    /// Applies a partial update to the organization's live user `id` in one transaction: joining
+    /// a group takes that group's shared lock; demoting the last live admin is refused.
+    pub fn update(
+        conn: &mut DbConnection,
+        organization_id: &str,
+        id: &str,
+        changes: &UserChanges,
+    ) -> Result<User, ApiError> {
+        db::write_transaction(conn, |conn| {
+            let mut user = locks::live_user(conn, organization_id, id)?
+                .ok_or(ApiError::NotFound(USER_NOT_FOUND))?;
+            let changes = changes.clone();
+            if let Some(Some(group_id)) = &changes.user_group_id {
+                lock_group_to_join(conn, organization_id, group_id)?;
+            }
+            if let Some(role) = changes.role {
+                if user.is_admin() && role != Role::Admin {
+                    ensure_another_admin(conn, &user, "Cannot demote the organization's last admin user")?;
+                }
+                user.role = role.as_str().to_owned();
+            }
+            if let Some(first_name) = changes.first_name {
+                user.first_name = first_name;
+            }
+            if let Some(last_name) = changes.last_name {
+                user.last_name = last_name;
+            }
+            if let Some(avatar) = changes.avatar {
+                user.avatar = avatar;
+            }
+            if let Some(group_id) = changes.user_group_id {
+                user.user_group_id = group_id;
+            }
+            user.updated_at = db::now();
+            diesel::update(users::table.find(id))
+                .set(UserRow::from(&user))
+                .execute(conn)?;
+            Ok(user)
+        })
+    }
+
+    /// Soft-deletes the organization's live user `id`; the last live admin cannot be deleted.
+    pub fn soft_delete(conn: &mut DbConnection, organization_id: &str, id: &str) -> Result<User, ApiError> {
+        db::write_transaction(conn, |conn| {
+            let mut user = locks::live_user(conn, organization_id, id)?
+                .ok_or(ApiError::NotFound(USER_NOT_FOUND))?;
+            if user.is_admin() {
+                ensure_another_admin(conn, &user, "Cannot delete the organization's last admin user")?;
+            }
+            let now = db::now();
+            diesel::update(users::table.find(id))
+                .set((users::updated_at.eq(now), users::deleted_at.eq(now)))
+                .execute(conn)?;
+            user.updated_at = now;
+            user.deleted_at = Some(now);
+            Ok(user)
+        })
+    }
+}

@@ -1,0 +1,3 @@
+//! The API test suite: one binary, one module per area.
+
+mod signing;
