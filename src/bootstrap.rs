@@ -31,12 +31,18 @@ pub fn credentials_path(url: &DatabaseUrl) -> PathBuf {
 }
 
 /// Creates the first organization and key when the database has no organization yet.
-pub fn ensure_first_run_credentials(pool: &DbPool, config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+pub fn ensure_first_run_credentials(
+    pool: &DbPool,
+    config: &Config,
+) -> Result<(), Box<dyn std::error::Error>> {
     let mut conn = pool.get()?;
     let created = db::write_transaction(&mut conn, |conn| {
         if let DbConnection::Pg(c) = conn {
             // Several instances may start together on an empty database: one creates.
-            c.batch_execute(&format!("SELECT pg_advisory_xact_lock({})", locks::MIGRATION_LOCK))?;
+            c.batch_execute(&format!(
+                "SELECT pg_advisory_xact_lock({})",
+                locks::MIGRATION_LOCK
+            ))?;
         }
         if !Organization::none_exist(conn)? {
             return Ok(None);

@@ -114,7 +114,11 @@ struct SignArgs {
 /// Runs the command line and returns the process's exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_log = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
+    let default_log = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log)).init();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -127,7 +131,9 @@ pub fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<(), Box<dyn Error>> {
     match command {
-        Command::Serve(config) => actix_web::rt::System::new().block_on(crate::server::run(*config)),
+        Command::Serve(config) => {
+            actix_web::rt::System::new().block_on(crate::server::run(*config))
+        }
         Command::Org(OrgCommand::Create { name, database }) => {
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 255 {
@@ -145,7 +151,11 @@ fn run(command: Command) -> Result<(), Box<dyn Error>> {
             let mut conn = pool.get()?;
             let org = Organization::find(&mut conn, &organization_id)?
                 .ok_or_else(|| format!("organization {organization_id} not found"))?;
-            let key = AccessKey::create(&mut conn, &org.id, permissions.unwrap_or_else(PermissionSet::all))?;
+            let key = AccessKey::create(
+                &mut conn,
+                &org.id,
+                permissions.unwrap_or_else(PermissionSet::all),
+            )?;
             print_json(&json!({
                 "accessKeyId": key.id,
                 "secretAccessKey": key.secret,
@@ -221,7 +231,10 @@ fn signing_credentials(file: &PathBuf) -> Result<Credentials, Box<dyn Error>> {
             .map(str::to_owned)
             .ok_or_else(|| format!("{} has no {name}", file.display()))
     };
-    Ok(Credentials::new(field("accessKeyId")?, field("secretAccessKey")?))
+    Ok(Credentials::new(
+        field("accessKeyId")?,
+        field("secretAccessKey")?,
+    ))
 }
 
 /// Splits `http://host:port/path?query` into the host and the request target.
@@ -265,7 +278,10 @@ fn sign(args: SignArgs) -> Result<(), Box<dyn Error>> {
         chrono::Utc::now(),
     );
     if args.verbose {
-        eprintln!("--- canonical request\n{}\n--- string to sign\n{}", signed.canonical_request, signed.string_to_sign);
+        eprintln!(
+            "--- canonical request\n{}\n--- string to sign\n{}",
+            signed.canonical_request, signed.string_to_sign
+        );
     }
     for (name, value) in &signed.headers {
         println!("{name}: {value}");

@@ -85,7 +85,9 @@ async fn request_id(
 
 /// A handler for the other methods of a known route: 405 with the route's `Allow` header.
 fn method_not_allowed(allow: &'static str) -> actix_web::Route {
-    web::to(move || async move { Err::<actix_web::HttpResponse, _>(ApiError::MethodNotAllowed { allow }) })
+    web::to(move || async move {
+        Err::<actix_web::HttpResponse, _>(ApiError::MethodNotAllowed { allow })
+    })
 }
 
 /// The route table.
@@ -164,7 +166,9 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     };
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(Logger::new(r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#))
+            .wrap(Logger::new(
+                r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#,
+            ))
             .configure(|cfg| configure(cfg, state.clone()))
     })
     .bind(&config.bind)?;

@@ -98,7 +98,9 @@ impl PermissionSet {
 
     /// The permissions held, in their listed order.
     pub fn iter(self) -> impl Iterator<Item = Permission> {
-        Permission::ALL.into_iter().filter(move |p| self.contains(*p))
+        Permission::ALL
+            .into_iter()
+            .filter(move |p| self.contains(*p))
     }
 
     /// The names of the permissions held.
@@ -154,8 +156,13 @@ mod tests {
 
     #[test]
     fn an_unknown_permission_is_refused_with_the_known_names() {
-        let err = "users:read,groups:nuke".parse::<PermissionSet>().unwrap_err();
-        assert!(err.contains("groups:nuke") && err.contains("users:delete"), "{err}");
+        let err = "users:read,groups:nuke"
+            .parse::<PermissionSet>()
+            .unwrap_err();
+        assert!(
+            err.contains("groups:nuke") && err.contains("users:delete"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -92,7 +92,11 @@ fn single_value<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a [u8
 
 impl Claim {
     /// Checks the `Authorization` and date headers and the date window, in the contract's order.
-    pub fn from_headers(headers: &HeaderMap, now: DateTime<Utc>, skew: Duration) -> Result<Claim, AuthFailure> {
+    pub fn from_headers(
+        headers: &HeaderMap,
+        now: DateTime<Utc>,
+        skew: Duration,
+    ) -> Result<Claim, AuthFailure> {
         let authorization = single_value(headers, "authorization")
             .map_err(|()| AuthFailure::MalformedAuthorization)?
             .ok_or(AuthFailure::MissingAuthorization)?;
@@ -100,7 +104,11 @@ impl Claim {
             .ok()
             .and_then(header::parse_authorization)
             .ok_or(AuthFailure::MalformedAuthorization)?;
-        if !authorization.signed_headers.iter().all(|name| headers.contains_key(*name)) {
+        if !authorization
+            .signed_headers
+            .iter()
+            .all(|name| headers.contains_key(*name))
+        {
             return Err(AuthFailure::MalformedAuthorization);
         }
 
@@ -119,7 +127,11 @@ impl Claim {
         }
         Ok(Claim {
             access_key_id: authorization.access_key_id.to_owned(),
-            signed_headers: authorization.signed_headers.iter().map(|s| (*s).to_owned()).collect(),
+            signed_headers: authorization
+                .signed_headers
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             signature: authorization.signature,
             date_text: date_text.to_owned(),
             date,
@@ -136,7 +148,12 @@ impl Claim {
         let signed: Vec<&str> = self.signed_headers.iter().map(String::as_str).collect();
         let mut headers: Vec<(&str, &[u8])> = Vec::new();
         for name in &signed {
-            headers.extend(request.headers.get_all(*name).map(|v| (*name, v.as_bytes())));
+            headers.extend(
+                request
+                    .headers
+                    .get_all(*name)
+                    .map(|v| (*name, v.as_bytes())),
+            );
         }
         canonical::canonical_request(
             request.method.as_str(),
@@ -156,11 +173,13 @@ impl Claim {
         request: &SignedParts,
         skew: Duration,
     ) -> Result<Principal, ApiError> {
-        let key = AccessKey::find(conn, &self.access_key_id)?.ok_or(AuthFailure::UnknownAccessKey)?;
+        let key =
+            AccessKey::find(conn, &self.access_key_id)?.ok_or(AuthFailure::UnknownAccessKey)?;
         if key.revoked_at.is_some() {
             return Err(AuthFailure::RevokedAccessKey.into());
         }
-        let string_to_sign = canonical::string_to_sign(&self.date_text, &self.canonical_request(request));
+        let string_to_sign =
+            canonical::string_to_sign(&self.date_text, &self.canonical_request(request));
         if !canonical::signature_matches(&key.secret, &string_to_sign, &self.signature) {
             return Err(AuthFailure::SignatureMismatch.into());
         }

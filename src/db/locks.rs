@@ -37,12 +37,16 @@ pub fn live_group(
             .filter(visible_to(organization_id))
     };
     let group = match (conn, lock) {
-        (DbConnection::Pg(c), RowLock::Exclusive) => {
-            query().select(Group::as_select()).for_update().first(c).optional()?
-        }
-        (DbConnection::Pg(c), RowLock::Shared) => {
-            query().select(Group::as_select()).for_share().first(c).optional()?
-        }
+        (DbConnection::Pg(c), RowLock::Exclusive) => query()
+            .select(Group::as_select())
+            .for_update()
+            .first(c)
+            .optional()?,
+        (DbConnection::Pg(c), RowLock::Shared) => query()
+            .select(Group::as_select())
+            .for_share()
+            .first(c)
+            .optional()?,
         (DbConnection::Sqlite(c), _) => query().select(Group::as_select()).first(c).optional()?,
     };
     Ok(group)
@@ -74,7 +78,11 @@ pub fn live_user(
             .filter(user_visible_to(organization_id))
     };
     let user = match conn {
-        DbConnection::Pg(c) => query().select(User::as_select()).for_update().first(c).optional()?,
+        DbConnection::Pg(c) => query()
+            .select(User::as_select())
+            .for_update()
+            .first(c)
+            .optional()?,
         DbConnection::Sqlite(c) => query().select(User::as_select()).first(c).optional()?,
     };
     Ok(user)

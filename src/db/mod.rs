@@ -188,20 +188,28 @@ pub fn init(url: &DatabaseUrl, options: PoolOptions) -> Result<DbPool, InitError
         url: url.clone(),
         source,
     })?;
-    let migrate_error = |e: Box<dyn std::error::Error + Send + Sync>| InitError::Migrate(e.to_string());
+    let migrate_error =
+        |e: Box<dyn std::error::Error + Send + Sync>| InitError::Migrate(e.to_string());
     match &mut *conn {
         DbConnection::Sqlite(c) => {
             // WAL is a property of the file: set once, it lets readers run beside the writer.
             c.batch_execute("PRAGMA journal_mode = WAL;")
                 .map_err(|e| InitError::Migrate(e.to_string()))?;
-            c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(migrate_error)?;
+            c.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(migrate_error)?;
         }
         DbConnection::Pg(c) => {
-            c.batch_execute(&format!("SELECT pg_advisory_lock({})", locks::MIGRATION_LOCK))
-                .map_err(|e| InitError::Migrate(e.to_string()))?;
+            c.batch_execute(&format!(
+                "SELECT pg_advisory_lock({})",
+                locks::MIGRATION_LOCK
+            ))
+            .map_err(|e| InitError::Migrate(e.to_string()))?;
             let migrated = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
-            c.batch_execute(&format!("SELECT pg_advisory_unlock({})", locks::MIGRATION_LOCK))
-                .map_err(|e| InitError::Migrate(e.to_string()))?;
+            c.batch_execute(&format!(
+                "SELECT pg_advisory_unlock({})",
+                locks::MIGRATION_LOCK
+            ))
+            .map_err(|e| InitError::Migrate(e.to_string()))?;
             migrated.map_err(migrate_error)?;
         }
     }
@@ -267,7 +275,9 @@ where
     }
     let result = work(conn);
     let DbConnection::Sqlite(c) = conn else {
-        return Err(ApiError::internal("connection changed backend inside a transaction"));
+        return Err(ApiError::internal(
+            "connection changed backend inside a transaction",
+        ));
     };
     match result {
         Ok(value) => {

@@ -88,7 +88,10 @@ impl AccessKey {
     }
 
     /// The organization's keys, oldest first.
-    pub fn list(conn: &mut DbConnection, organization_id: &str) -> Result<Vec<AccessKey>, ApiError> {
+    pub fn list(
+        conn: &mut DbConnection,
+        organization_id: &str,
+    ) -> Result<Vec<AccessKey>, ApiError> {
         Ok(access_keys::table
             .filter(access_keys::organization_id.eq(organization_id))
             .order((access_keys::created_at.asc(), access_keys::id.asc()))

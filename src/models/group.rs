@@ -107,7 +107,11 @@ pub fn visible_to<'a>(organization_id: &'a str) -> _ {
 
 impl NewGroup {
     /// Inserts the group for `organization_id`; a taken name or externalId is a 409.
-    pub fn insert(&self, conn: &mut DbConnection, organization_id: &str) -> Result<Group, ApiError> {
+    pub fn insert(
+        &self,
+        conn: &mut DbConnection,
+        organization_id: &str,
+    ) -> Result<Group, ApiError> {
         db::write_transaction(conn, |conn| {
             let now = db::now();
             let group = Group {
@@ -131,7 +135,11 @@ impl NewGroup {
 
 impl Group {
     /// The organization's live group `id`, if any.
-    pub fn find(conn: &mut DbConnection, organization_id: &str, id: &str) -> Result<Option<Group>, ApiError> {
+    pub fn find(
+        conn: &mut DbConnection,
+        organization_id: &str,
+        id: &str,
+    ) -> Result<Option<Group>, ApiError> {
         Ok(user_groups::table
             .filter(user_groups::id.eq(id))
             .filter(visible_to(organization_id))
@@ -185,8 +193,9 @@ impl Group {
         changes: &GroupChanges,
     ) -> Result<Group, ApiError> {
         db::write_transaction(conn, |conn| {
-            let mut group = locks::live_group(conn, organization_id, id, locks::RowLock::Exclusive)?
-                .ok_or(ApiError::NotFound(GROUP_NOT_FOUND))?;
+            let mut group =
+                locks::live_group(conn, organization_id, id, locks::RowLock::Exclusive)?
+                    .ok_or(ApiError::NotFound(GROUP_NOT_FOUND))?;
             let changes = changes.clone();
             if let Some(name) = changes.name {
                 group.name = name;
@@ -213,10 +222,15 @@ impl Group {
     /// The count and the write happen under the group's exclusive row lock (PostgreSQL) or the
     /// database write lock (SQLite), and every write that puts a user into a group takes the
     /// group's shared lock first: so a delete and a join racing each other never both succeed.
-    pub fn soft_delete(conn: &mut DbConnection, organization_id: &str, id: &str) -> Result<Group, ApiError> {
+    pub fn soft_delete(
+        conn: &mut DbConnection,
+        organization_id: &str,
+        id: &str,
+    ) -> Result<Group, ApiError> {
         db::write_transaction(conn, |conn| {
-            let mut group = locks::live_group(conn, organization_id, id, locks::RowLock::Exclusive)?
-                .ok_or(ApiError::NotFound(GROUP_NOT_FOUND))?;
+            let mut group =
+                locks::live_group(conn, organization_id, id, locks::RowLock::Exclusive)?
+                    .ok_or(ApiError::NotFound(GROUP_NOT_FOUND))?;
             let active_members: i64 = users::table
                 .filter(users::user_group_id.eq(id))
                 .filter(users::deleted_at.is_null())
@@ -231,7 +245,10 @@ impl Group {
             }
             let now = db::now();
             diesel::update(user_groups::table.find(id))
-                .set((user_groups::updated_at.eq(now), user_groups::deleted_at.eq(now)))
+                .set((
+                    user_groups::updated_at.eq(now),
+                    user_groups::deleted_at.eq(now),
+                ))
                 .execute(conn)?;
             group.updated_at = now;
             group.deleted_at = Some(now);

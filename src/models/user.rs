@@ -185,7 +185,11 @@ fn unknown_group() -> ApiError {
 
 /// Takes the shared lock on the group a user is joining, so a concurrent delete of that group
 /// either sees this member or happens before and makes this write fail.
-fn lock_group_to_join(conn: &mut DbConnection, organization_id: &str, group_id: &str) -> Result<(), ApiError> {
+fn lock_group_to_join(
+    conn: &mut DbConnection,
+    organization_id: &str,
+    group_id: &str,
+) -> Result<(), ApiError> {
     locks::live_group(conn, organization_id, group_id, locks::RowLock::Shared)?
         .map(|_| ())
         .ok_or_else(unknown_group)
@@ -193,7 +197,11 @@ fn lock_group_to_join(conn: &mut DbConnection, organization_id: &str, group_id: 
 
 /// Refuses a change that would leave the organization without a live admin: `user` is an admin
 /// about to be deleted or demoted.
-fn ensure_another_admin(conn: &mut DbConnection, user: &User, refusal: &'static str) -> Result<(), ApiError> {
+fn ensure_another_admin(
+    conn: &mut DbConnection,
+    user: &User,
+    refusal: &'static str,
+) -> Result<(), ApiError> {
     locks::organization(conn, &user.organization_id)?;
     let other_admins: i64 = users::table
         .filter(visible_to(&user.organization_id))
@@ -238,7 +246,11 @@ impl NewUser {
 
 impl User {
     /// The organization's live user `id`, if any.
-    pub fn find(conn: &mut DbConnection, organization_id: &str, id: &str) -> Result<Option<User>, ApiError> {
+    pub fn find(
+        conn: &mut DbConnection,
+        organization_id: &str,
+        id: &str,
+    ) -> Result<Option<User>, ApiError> {
         Ok(users::table
             .filter(users::id.eq(id))
             .filter(visible_to(organization_id))
@@ -258,7 +270,9 @@ impl User {
         page: PageRequest,
     ) -> Result<(Vec<User>, i64), ApiError> {
         let filtered = || {
-            let mut query = users::table.filter(visible_to(organization_id)).into_boxed();
+            let mut query = users::table
+                .filter(visible_to(organization_id))
+                .into_boxed();
             if let Some(search) = search.filter(|s| !s.is_empty()) {
                 let pattern = contains_pattern(search);
                 query = query.filter(
@@ -303,7 +317,11 @@ impl User {
             }
             if let Some(role) = changes.role {
                 if user.is_admin() && role != Role::Admin {
-                    ensure_another_admin(conn, &user, "Cannot demote the organization's last admin user")?;
+                    ensure_another_admin(
+                        conn,
+                        &user,
+                        "Cannot demote the organization's last admin user",
+                    )?;
                 }
                 user.role = role.as_str().to_owned();
             }
@@ -328,12 +346,20 @@ impl User {
     }
 
     /// Soft-deletes the organization's live user `id`; the last live admin cannot be deleted.
-    pub fn soft_delete(conn: &mut DbConnection, organization_id: &str, id: &str) -> Result<User, ApiError> {
+    pub fn soft_delete(
+        conn: &mut DbConnection,
+        organization_id: &str,
+        id: &str,
+    ) -> Result<User, ApiError> {
         db::write_transaction(conn, |conn| {
             let mut user = locks::live_user(conn, organization_id, id)?
                 .ok_or(ApiError::NotFound(USER_NOT_FOUND))?;
             if user.is_admin() {
-                ensure_another_admin(conn, &user, "Cannot delete the organization's last admin user")?;
+                ensure_another_admin(
+                    conn,
+                    &user,
+                    "Cannot delete the organization's last admin user",
+                )?;
             }
             let now = db::now();
             diesel::update(users::table.find(id))

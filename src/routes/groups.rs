@@ -33,7 +33,10 @@ pub struct GroupBody {
     created_at: chrono::NaiveDateTime,
     #[serde(serialize_with = "rfc3339")]
     updated_at: chrono::NaiveDateTime,
-    #[serde(serialize_with = "rfc3339_option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "rfc3339_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     deleted_at: Option<chrono::NaiveDateTime>,
 }
 
@@ -42,8 +45,12 @@ impl TryFrom<Group> for GroupBody {
 
     fn try_from(group: Group) -> Result<Self, ApiError> {
         Ok(GroupBody {
-            extra_fields: RawValue::from_string(group.extra_fields)
-                .map_err(|e| ApiError::internal(format!("stored extraFields of {} is not JSON: {e}", group.id)))?,
+            extra_fields: RawValue::from_string(group.extra_fields).map_err(|e| {
+                ApiError::internal(format!(
+                    "stored extraFields of {} is not JSON: {e}",
+                    group.id
+                ))
+            })?,
             id: group.id,
             name: group.name,
             description: group.description,
@@ -61,7 +68,13 @@ fn group_response(status: StatusCode, group: Group) -> Result<HttpResponse, ApiE
 }
 
 /// Reads `description` and `externalId` (nullable, bounded) and `extraFields` (an object).
-fn take_optional_fields(body: &mut JsonObject<'_>) -> (Option<Option<String>>, Option<Option<String>>, Option<String>) {
+fn take_optional_fields(
+    body: &mut JsonObject<'_>,
+) -> (
+    Option<Option<String>>,
+    Option<Option<String>>,
+    Option<String>,
+) {
     let description = body.take_string("description");
     if let Some(Some(text)) = &description {
         check_length(&mut body.errors, "description", text, 0, DESCRIPTION_MAX);
@@ -72,11 +85,15 @@ fn take_optional_fields(body: &mut JsonObject<'_>) -> (Option<Option<String>>, O
     }
     let extra_fields = match body.take_object("extraFields") {
         Some(None) => {
-            body.errors.add("extraFields", "extraFields must be a JSON object");
+            body.errors
+                .add("extraFields", "extraFields must be a JSON object");
             None
         }
         Some(Some(json)) if json.len() > EXTRA_FIELDS_MAX_BYTES => {
-            body.errors.add("extraFields", "extraFields must be at most 65536 bytes serialized");
+            body.errors.add(
+                "extraFields",
+                "extraFields must be at most 65536 bytes serialized",
+            );
             None
         }
         other => other.flatten(),
@@ -126,26 +143,41 @@ pub async fn list_groups(
     let search = query.get("search").map(str::to_owned);
     query.finish()?;
     if organization.is_some_and(|org| org != caller.organization_id()) {
-        return Ok(json_response(StatusCode::OK, &Page::<GroupBody>::new(Vec::new(), page, 0)));
+        return Ok(json_response(
+            StatusCode::OK,
+            &Page::<GroupBody>::new(Vec::new(), page, 0),
+        ));
     }
     let organization_id = caller.organization_id().to_owned();
     let (groups, total) = db::run(&state.pool, move |conn| {
         Group::list(conn, &organization_id, search.as_deref(), page)
     })
     .await?;
-    let items = groups.into_iter().map(GroupBody::try_from).collect::<Result<_, _>>()?;
-    Ok(json_response(StatusCode::OK, &Page::<GroupBody>::new(items, page, total)))
+    let items = groups
+        .into_iter()
+        .map(GroupBody::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(json_response(
+        StatusCode::OK,
+        &Page::<GroupBody>::new(items, page, total),
+    ))
 }
 
 /// `GET /api/v1/user-groups/{id}`: 200 with the group, 404 when missing, deleted or another
 /// organization's.
-pub async fn get_group(req: HttpRequest, caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get_group(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::UserGroupsRead)?;
     let id = id_only(&req)?;
     let organization_id = caller.organization_id().to_owned();
-    let group = db::run(&state.pool, move |conn| Group::find(conn, &organization_id, &id))
-        .await?
-        .ok_or(ApiError::NotFound(GROUP_NOT_FOUND))?;
+    let group = db::run(&state.pool, move |conn| {
+        Group::find(conn, &organization_id, &id)
+    })
+    .await?
+    .ok_or(ApiError::NotFound(GROUP_NOT_FOUND))?;
     group_response(StatusCode::OK, group)
 }
 
@@ -172,7 +204,10 @@ pub async fn update_group(
         extra_fields,
     };
     let organization_id = caller.organization_id().to_owned();
-    let group = db::run(&state.pool, move |conn| Group::update(conn, &organization_id, &id, &changes)).await?;
+    let group = db::run(&state.pool, move |conn| {
+        Group::update(conn, &organization_id, &id, &changes)
+    })
+    .await?;
     group_response(StatusCode::OK, group)
 }
 
@@ -187,6 +222,9 @@ pub async fn delete_group(
     caller.require(Permission::UserGroupsDelete)?;
     let id = id_only(&req)?;
     let organization_id = caller.organization_id().to_owned();
-    let group = db::run(&state.pool, move |conn| Group::soft_delete(conn, &organization_id, &id)).await?;
+    let group = db::run(&state.pool, move |conn| {
+        Group::soft_delete(conn, &organization_id, &id)
+    })
+    .await?;
     group_response(StatusCode::OK, group)
 }

@@ -28,7 +28,8 @@ pub fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
             .is_some_and(|subtype| subtype.ends_with("+json") && subtype.len() > "+json".len());
     let params_ok = parts.all(|param| {
         let (name, value) = param.split_once('=').unwrap_or((param, ""));
-        name.trim().eq_ignore_ascii_case("charset") && value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        name.trim().eq_ignore_ascii_case("charset")
+            && value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
     });
     if is_json && params_ok {
         Ok(())
@@ -124,7 +125,8 @@ impl<'a> JsonObject<'a> {
             Field::Null => Some(None),
             Field::Value(raw) => match serde_json::from_str::<String>(raw.get()) {
                 Ok(text) if text.contains('\0') => {
-                    self.errors.add(name, format!("{name} must not contain NUL characters"));
+                    self.errors
+                        .add(name, format!("{name} must not contain NUL characters"));
                     None
                 }
                 Ok(text) => Some(Some(text)),
@@ -169,7 +171,8 @@ impl<'a> JsonObject<'a> {
             Field::Null => Some(None),
             Field::Value(raw) if raw.get().starts_with('{') => Some(Some(compact_json(raw.get()))),
             Field::Value(_) => {
-                self.errors.add(name, format!("{name} must be a JSON object"));
+                self.errors
+                    .add(name, format!("{name} must be a JSON object"));
                 None
             }
         }
@@ -180,7 +183,8 @@ impl<'a> JsonObject<'a> {
         let mut reported: Vec<&str> = Vec::new();
         for (name, _) in &self.members {
             if !reported.contains(&name.as_str()) {
-                self.errors.add(name.clone(), format!("{name} is not a known field"));
+                self.errors
+                    .add(name.clone(), format!("{name} is not a known field"));
                 reported.push(name);
             }
         }
@@ -248,7 +252,10 @@ impl Query {
         for (name, value) in canonical::query_pairs(req.query_string()) {
             let name = String::from_utf8_lossy(&name).into_owned();
             if !known.contains(&name.as_str()) {
-                errors.add(name.clone(), format!("{name} is not a known query parameter"));
+                errors.add(
+                    name.clone(),
+                    format!("{name} is not a known query parameter"),
+                );
                 continue;
             }
             if params.iter().any(|(seen, _)| *seen == name) {
@@ -257,7 +264,10 @@ impl Query {
             }
             match String::from_utf8(value) {
                 Ok(value) if !value.contains('\0') => params.push((name, value)),
-                _ => errors.add(name.clone(), format!("{name} must be UTF-8 text without NUL")),
+                _ => errors.add(
+                    name.clone(),
+                    format!("{name} must be UTF-8 text without NUL"),
+                ),
             }
         }
         Query { params, errors }

@@ -19,7 +19,9 @@ pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 
 /// A JSON answer with the contract's content type.
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> HttpResponse {
-    HttpResponse::build(status).content_type(JSON_UTF8).json(body)
+    HttpResponse::build(status)
+        .content_type(JSON_UTF8)
+        .json(body)
 }
 
 /// One page of a list answer: `{"items", "page", "limit", "total", "totalPages"}`.
@@ -57,7 +59,10 @@ pub fn rfc3339<S: Serializer>(time: &NaiveDateTime, serializer: S) -> Result<S::
 }
 
 /// Like [`rfc3339`], for a time that may be unset.
-pub fn rfc3339_option<S: Serializer>(time: &Option<NaiveDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
+pub fn rfc3339_option<S: Serializer>(
+    time: &Option<NaiveDateTime>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     match time {
         Some(time) => rfc3339(time, serializer),
         None => serializer.serialize_none(),

@@ -35,7 +35,10 @@ pub struct UserBody {
     created_at: chrono::NaiveDateTime,
     #[serde(serialize_with = "rfc3339")]
     updated_at: chrono::NaiveDateTime,
-    #[serde(serialize_with = "rfc3339_option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "rfc3339_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     deleted_at: Option<chrono::NaiveDateTime>,
 }
 
@@ -74,9 +77,14 @@ pub fn is_valid_email(email: &str) -> bool {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| !c.is_whitespace() && !c.is_control() && !matches!(c, '@' | '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | '\\' | ']'));
+        && local.chars().all(|c| {
+            !c.is_whitespace()
+                && !c.is_control()
+                && !matches!(
+                    c,
+                    '@' | '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | '\\' | ']'
+                )
+        });
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = labels.len() >= 2
         && labels.iter().all(|label| {
@@ -106,12 +114,14 @@ fn take_role(body: &mut JsonObject<'_>) -> Option<Role> {
         Some(name) => match name.parse() {
             Ok(role) => Some(role),
             Err(()) => {
-                body.errors.add("role", "role must be one of creator, editor, admin");
+                body.errors
+                    .add("role", "role must be one of creator, editor, admin");
                 None
             }
         },
         None => {
-            body.errors.add("role", "role must be one of creator, editor, admin");
+            body.errors
+                .add("role", "role must be one of creator, editor, admin");
             None
         }
     }
@@ -121,7 +131,10 @@ fn take_avatar(body: &mut JsonObject<'_>) -> Option<Option<String>> {
     let avatar = body.take_string("avatar")?;
     if let Some(url) = &avatar {
         if url.chars().count() > AVATAR_MAX {
-            body.errors.add("avatar", format!("avatar must be at most {AVATAR_MAX} characters"));
+            body.errors.add(
+                "avatar",
+                format!("avatar must be at most {AVATAR_MAX} characters"),
+            );
         } else if !is_valid_avatar(url) {
             body.errors.add("avatar", "avatar must be an https URL");
         }
@@ -145,7 +158,11 @@ fn take_group_id(body: &mut JsonObject<'_>) -> Option<Option<String>> {
 /// `POST /api/v1/users`: `{firstName, lastName, email, role?, avatar?, userGroupId?}` → 201 with
 /// the user. 400 for bad fields or a `userGroupId` naming no live group of the organization;
 /// 409 when a live user has the email (case-insensitively).
-pub async fn create_user(req: HttpRequest, caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn create_user(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::UsersWrite)?;
     require_json(&req)?;
     no_query(&req)?;
@@ -153,8 +170,13 @@ pub async fn create_user(req: HttpRequest, caller: Caller, state: web::Data<AppS
     let first_name = body.take_trimmed("firstName", true, NAME_MAX);
     let last_name = body.take_trimmed("lastName", true, NAME_MAX);
     let email = body.take_trimmed("email", true, EMAIL_MAX);
-    if email.as_deref().is_some_and(|email| !is_valid_email(email)) {
-        body.errors.add("email", "email must be a valid email address");
+    // An empty or too-long email already has its error: one entry per bad field.
+    let email_length_ok = email
+        .as_deref()
+        .is_some_and(|email| (1..=EMAIL_MAX).contains(&email.chars().count()));
+    if email_length_ok && email.as_deref().is_some_and(|email| !is_valid_email(email)) {
+        body.errors
+            .add("email", "email must be a valid email address");
     }
     let role = take_role(&mut body);
     let avatar = take_avatar(&mut body);
@@ -169,47 +191,79 @@ pub async fn create_user(req: HttpRequest, caller: Caller, state: web::Data<AppS
         user_group_id: user_group_id.flatten(),
     };
     let organization_id = caller.organization_id().to_owned();
-    let user = db::run(&state.pool, move |conn| new_user.insert(conn, &organization_id)).await?;
+    let user = db::run(&state.pool, move |conn| {
+        new_user.insert(conn, &organization_id)
+    })
+    .await?;
     Ok(user_response(StatusCode::CREATED, user))
 }
 
 /// `GET /api/v1/users?page&limit&search&organizationId&userGroupId`: 200 with one page of the
 /// organization's live users, newest first; `userGroupId` keeps the group's active members.
-pub async fn list_users(req: HttpRequest, caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list_users(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::UsersRead)?;
-    let mut query = Query::parse(&req, &["page", "limit", "search", "organizationId", "userGroupId"]);
+    let mut query = Query::parse(
+        &req,
+        &["page", "limit", "search", "organizationId", "userGroupId"],
+    );
     let page = query.page_request();
     let organization = query.uuid("organizationId");
     let group_id = query.uuid("userGroupId");
     let search = query.get("search").map(str::to_owned);
     query.finish()?;
     if organization.is_some_and(|org| org != caller.organization_id()) {
-        return Ok(json_response(StatusCode::OK, &Page::<UserBody>::new(Vec::new(), page, 0)));
+        return Ok(json_response(
+            StatusCode::OK,
+            &Page::<UserBody>::new(Vec::new(), page, 0),
+        ));
     }
     let organization_id = caller.organization_id().to_owned();
     let (users, total) = db::run(&state.pool, move |conn| {
-        User::list(conn, &organization_id, search.as_deref(), group_id.as_deref(), page)
+        User::list(
+            conn,
+            &organization_id,
+            search.as_deref(),
+            group_id.as_deref(),
+            page,
+        )
     })
     .await?;
     let items = users.into_iter().map(UserBody::from).collect();
-    Ok(json_response(StatusCode::OK, &Page::<UserBody>::new(items, page, total)))
+    Ok(json_response(
+        StatusCode::OK,
+        &Page::<UserBody>::new(items, page, total),
+    ))
 }
 
 /// `GET /api/v1/users/{id}`: 200 with the user, 404 `"User not found"`.
-pub async fn get_user(req: HttpRequest, caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get_user(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::UsersRead)?;
     let id = id_only(&req)?;
     let organization_id = caller.organization_id().to_owned();
-    let user = db::run(&state.pool, move |conn| User::find(conn, &organization_id, &id))
-        .await?
-        .ok_or(ApiError::NotFound(USER_NOT_FOUND))?;
+    let user = db::run(&state.pool, move |conn| {
+        User::find(conn, &organization_id, &id)
+    })
+    .await?
+    .ok_or(ApiError::NotFound(USER_NOT_FOUND))?;
     Ok(user_response(StatusCode::OK, user))
 }
 
 /// `PUT /api/v1/users/{id}`: partial update of `firstName, lastName, role, avatar, userGroupId`
 /// (`null` removes the avatar or the membership; `email` cannot change: 400). 200 with the user;
 /// 403 when it would demote the organization's last live admin; 404.
-pub async fn update_user(req: HttpRequest, caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn update_user(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::UsersWrite)?;
     require_json(&req)?;
     no_query(&req)?;
@@ -229,17 +283,27 @@ pub async fn update_user(req: HttpRequest, caller: Caller, state: web::Data<AppS
     body.finish()?;
     let id = id.ok_or_else(|| ApiError::internal("a bad id was not reported"))?;
     let organization_id = caller.organization_id().to_owned();
-    let user = db::run(&state.pool, move |conn| User::update(conn, &organization_id, &id, &changes)).await?;
+    let user = db::run(&state.pool, move |conn| {
+        User::update(conn, &organization_id, &id, &changes)
+    })
+    .await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
 /// `DELETE /api/v1/users/{id}`: soft delete. 200 with the final user and `deletedAt`; 403 for
 /// the organization's last live admin; 404 when missing or already deleted.
-pub async fn delete_user(req: HttpRequest, caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn delete_user(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::UsersDelete)?;
     let id = id_only(&req)?;
     let organization_id = caller.organization_id().to_owned();
-    let user = db::run(&state.pool, move |conn| User::soft_delete(conn, &organization_id, &id)).await?;
+    let user = db::run(&state.pool, move |conn| {
+        User::soft_delete(conn, &organization_id, &id)
+    })
+    .await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -249,10 +313,24 @@ mod tests {
 
     #[test]
     fn plausible_emails_pass_and_malformed_ones_do_not() {
-        for good in ["ada@example.com", "a.b+tag@sub.example.org", "zoë@exämple.de"] {
+        for good in [
+            "ada@example.com",
+            "a.b+tag@sub.example.org",
+            "zoë@exämple.de",
+        ] {
             assert!(is_valid_email(good), "{good}");
         }
-        for bad in ["", "ada", "ada@", "@example.com", "ada@localhost", "a da@example.com", "ada@exa_mple.com", "ada@-x.com", "a..b@example.com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@localhost",
+            "a da@example.com",
+            "ada@exa_mple.com",
+            "ada@-x.com",
+            "a..b@example.com",
+        ] {
             assert!(!is_valid_email(bad), "{bad}");
         }
     }

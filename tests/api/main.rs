@@ -1,3 +1,11 @@
-//! The API test suite: one binary, one module per area.
+//! The API test suite: one binary, one module per area. Every test runs on SQLite, and on
+//! PostgreSQL when `TEST_DATABASE_URL` is set (each test on its own schema).
 
+mod helpers;
+
+mod auth;
+mod groups;
+mod invariants;
+mod isolation;
 mod signing;
+mod users;

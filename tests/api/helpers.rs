@@ -1,0 +1,413 @@
+//! The test harness: [`spawn_app`] builds the production route table (`usergroups::configure`)
+//! on a fresh database (a SQLite file, or a PostgreSQL schema when `TEST_DATABASE_URL` is set),
+//! with an organization and an all-permissions key, and offers signed-request helpers built on
+//! the crate's own signer.
+
+use actix_web::http::header::HeaderMap;
+use actix_web::http::StatusCode;
+use actix_web::{test, App};
+use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use serde_json::{json, Value};
+
+use usergroups::auth::signer::{self, Credentials};
+use usergroups::auth::PermissionSet;
+use usergroups::db::{self, DatabaseUrl, DbConnection, DbPool, PoolOptions};
+use usergroups::models::{AccessKey, Organization};
+use usergroups::{configure, AppState, Limits};
+
+/// The host every test request is signed for and sent to.
+pub const HOST: &str = "localhost:8080";
+
+/// A database that exists for one test and is removed when the test ends.
+pub enum TestDatabase {
+    /// A SQLite file in the temporary directory.
+    Sqlite(std::path::PathBuf),
+    /// A schema of the `TEST_DATABASE_URL` database.
+    Postgres { base_url: String, schema: String },
+}
+
+impl TestDatabase {
+    /// A fresh, empty database for one test.
+    pub fn create() -> (TestDatabase, DatabaseUrl) {
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(base_url) if !base_url.is_empty() => {
+                let schema = format!("test_{unique}");
+                let mut conn =
+                    PgConnection::establish(&base_url).expect("TEST_DATABASE_URL answers");
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create the test schema");
+                let separator = if base_url.contains('?') { '&' } else { '?' };
+                let url = format!("{base_url}{separator}options=-csearch_path%3D{schema}");
+                (
+                    TestDatabase::Postgres { base_url, schema },
+                    url.parse().expect("a postgres URL"),
+                )
+            }
+            _ => {
+                let path = std::env::temp_dir().join(format!("usergroups-test-{unique}.db"));
+                let url = format!("sqlite://{}", path.display())
+                    .parse()
+                    .expect("a sqlite URL");
+                (TestDatabase::Sqlite(path), url)
+            }
+        }
+    }
+
+    /// True on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDatabase::Postgres { .. })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match self {
+            TestDatabase::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            TestDatabase::Postgres { base_url, schema } => {
+                if let Ok(mut conn) = PgConnection::establish(base_url) {
+                    let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+                }
+            }
+        }
+    }
+}
+
+/// One application on its own database, with an organization and its all-permissions key.
+pub struct TestApp {
+    /// What the handlers see.
+    pub state: AppState,
+    /// The organization the default key acts for.
+    pub organization_id: String,
+    /// The default key (all permissions).
+    pub credentials: Credentials,
+    /// The database URL (for starting the real binary on the same database).
+    pub database_url: DatabaseUrl,
+    // Last, so the pool closes before the database is removed.
+    database: TestDatabase,
+}
+
+/// An answer, with its body parsed as JSON (`Value::Null` for an empty or non-JSON body).
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The body's `message`.
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or_default()
+    }
+
+    /// The body's `reason`.
+    pub fn reason(&self) -> &str {
+        self.body["reason"].as_str().unwrap_or_default()
+    }
+
+    /// The fields named in the body's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Asserts the status and that the body is the contract's error body for it.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(
+            self.body["statusCode"],
+            json!(status),
+            "body: {}",
+            self.body
+        );
+        assert!(!self.message().is_empty(), "no message in {}", self.body);
+        self
+    }
+}
+
+/// Builds an app on a fresh database with the default limits.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Limits::default()).await
+}
+
+/// Builds an app on a fresh database with `limits`.
+pub async fn spawn_app_with(limits: Limits) -> TestApp {
+    let (database, database_url) = TestDatabase::create();
+    let mut options = PoolOptions::for_url(&database_url);
+    options.max_size = if database.is_postgres() { 16 } else { 4 };
+    let pool = db::init(&database_url, options).expect("the test database initializes");
+    let (organization_id, credentials) = new_organization(&pool, PermissionSet::all());
+    TestApp {
+        state: AppState { pool, limits },
+        organization_id,
+        credentials,
+        database_url,
+        database,
+    }
+}
+
+/// Creates an organization with one key holding `permissions`.
+pub fn new_organization(pool: &DbPool, permissions: PermissionSet) -> (String, Credentials) {
+    let mut conn = pool.get().expect("a connection");
+    let org = Organization::create(&mut conn, "Test organization").expect("create an organization");
+    let key = AccessKey::create(&mut conn, &org.id, permissions).expect("create a key");
+    (org.id, Credentials::new(key.id, key.secret))
+}
+
+/// A request under construction: signed by default with the app's key, now, over every header
+/// added with [`Call::signed_header`].
+pub struct Call<'a> {
+    app: &'a TestApp,
+    method: String,
+    target: String,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    signed_headers: Vec<(String, String)>,
+    unsigned_headers: Vec<(String, String)>,
+    credentials: Option<Credentials>,
+    date: DateTime<Utc>,
+    sign: bool,
+}
+
+impl<'a> Call<'a> {
+    /// A JSON body (with `content-type: application/json`).
+    pub fn json(mut self, body: &Value) -> Self {
+        self.body = serde_json::to_vec(body).expect("serializable");
+        self.content_type = Some("application/json".to_owned());
+        self
+    }
+
+    /// A raw body, sent as it is.
+    pub fn raw_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Sets (or with `None` removes) the content type.
+    pub fn content_type(mut self, content_type: Option<&str>) -> Self {
+        self.content_type = content_type.map(str::to_owned);
+        self
+    }
+
+    /// Signs with other credentials.
+    pub fn credentials(mut self, credentials: &Credentials) -> Self {
+        self.credentials = Some(credentials.clone());
+        self
+    }
+
+    /// Dates the request at `date` instead of now.
+    pub fn dated(mut self, date: DateTime<Utc>) -> Self {
+        self.date = date;
+        self
+    }
+
+    /// Adds a header that is sent and signed.
+    pub fn signed_header(mut self, name: &str, value: &str) -> Self {
+        self.signed_headers
+            .push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Adds a header sent after signing (not covered by the signature).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.unsigned_headers
+            .push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sends the request with no signature at all.
+    pub fn unsigned(mut self) -> Self {
+        self.sign = false;
+        self
+    }
+
+    /// The headers the request will carry, in order.
+    pub fn headers(&self) -> Vec<(String, String)> {
+        let mut headers = if self.sign {
+            let credentials = self.credentials.as_ref().unwrap_or(&self.app.credentials);
+            signer::sign(
+                credentials,
+                &self.method,
+                HOST,
+                &self.target,
+                &self.signed_headers,
+                &self.body,
+                self.date,
+            )
+            .headers
+        } else {
+            let mut headers = vec![("host".to_owned(), HOST.to_owned())];
+            headers.extend(self.signed_headers.iter().cloned());
+            headers
+        };
+        if let Some(content_type) = &self.content_type {
+            headers.push(("content-type".to_owned(), content_type.clone()));
+        }
+        headers.extend(self.unsigned_headers.iter().cloned());
+        headers
+    }
+
+    /// Sends the request through the production route table.
+    pub async fn send(self) -> TestResponse {
+        let method = actix_web::http::Method::from_bytes(self.method.as_bytes()).expect("a method");
+        let mut request = test::TestRequest::default()
+            .method(method)
+            .uri(&self.target)
+            .set_payload(self.body.clone());
+        for (name, value) in self.headers() {
+            request = request.append_header((name, value));
+        }
+        self.app.call_raw(request).await
+    }
+}
+
+impl TestApp {
+    /// Starts a request; send it with [`Call::send`].
+    pub fn call(&self, method: &str, target: &str) -> Call<'_> {
+        Call {
+            app: self,
+            method: method.to_owned(),
+            target: target.to_owned(),
+            body: Vec::new(),
+            content_type: None,
+            signed_headers: Vec::new(),
+            unsigned_headers: Vec::new(),
+            credentials: None,
+            date: Utc::now(),
+            sign: true,
+        }
+    }
+
+    /// Sends a prepared request through a fresh instance of the production route table.
+    pub async fn call_raw(&self, request: test::TestRequest) -> TestResponse {
+        let app =
+            test::init_service(App::new().configure(|cfg| configure(cfg, self.state.clone())))
+                .await;
+        let response = test::call_service(&app, request.to_request()).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = test::read_body(response).await;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A signed GET.
+    pub async fn get(&self, target: &str) -> TestResponse {
+        self.call("GET", target).send().await
+    }
+
+    /// A write as a careful client sends it: with a signed nonce, so two identical writes in
+    /// one second are not refused as a replay (`signing.md` §4).
+    pub fn write(&self, method: &str, target: &str) -> Call<'_> {
+        self.call(method, target)
+            .signed_header("x-onlive-site-nonce", &uuid::Uuid::new_v4().to_string())
+    }
+
+    /// A signed DELETE (with a nonce).
+    pub async fn delete(&self, target: &str) -> TestResponse {
+        self.write("DELETE", target).send().await
+    }
+
+    /// A signed POST of JSON (with a nonce).
+    pub async fn post(&self, target: &str, body: Value) -> TestResponse {
+        self.write("POST", target).json(&body).send().await
+    }
+
+    /// A signed PUT of JSON (with a nonce).
+    pub async fn put(&self, target: &str, body: Value) -> TestResponse {
+        self.write("PUT", target).json(&body).send().await
+    }
+
+    /// Creates a group named `name` and returns it.
+    pub async fn create_group(&self, name: &str) -> Value {
+        let response = self
+            .post("/api/v1/user-groups", json!({ "name": name }))
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        response.body
+    }
+
+    /// Creates a user with `email`, in `group_id` if given, and returns it.
+    pub async fn create_user(&self, email: &str, group_id: Option<&str>) -> Value {
+        self.create_user_with_role(email, group_id, "creator").await
+    }
+
+    /// Creates a user with `email` and `role`, in `group_id` if given, and returns it.
+    pub async fn create_user_with_role(
+        &self,
+        email: &str,
+        group_id: Option<&str>,
+        role: &str,
+    ) -> Value {
+        let response = self
+            .post(
+                "/api/v1/users",
+                json!({ "firstName": "Ada", "lastName": "Lovelace", "email": email, "role": role, "userGroupId": group_id }),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        response.body
+    }
+
+    /// A key of this organization with only `permissions`.
+    pub fn key_with(&self, permissions: &str) -> Credentials {
+        let mut conn = self.connection();
+        let key = AccessKey::create(
+            &mut conn,
+            &self.organization_id,
+            permissions.parse().expect("permissions"),
+        )
+        .expect("create a key");
+        Credentials::new(key.id, key.secret)
+    }
+
+    /// A second organization and its all-permissions key.
+    pub fn other_organization(&self) -> (String, Credentials) {
+        new_organization(&self.state.pool, PermissionSet::all())
+    }
+
+    /// A connection to the test database, for arranging and checking rows directly.
+    pub fn connection(&self) -> diesel::r2d2::PooledConnection<db::ConnectionManager> {
+        self.state.pool.get().expect("a connection")
+    }
+
+    /// True when the test runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database.is_postgres()
+    }
+}
+
+/// Runs a raw SQL query returning one count, for checks across the whole database.
+pub fn count(conn: &mut DbConnection, sql: &str) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(sql)
+        .get_result::<Count>(conn)
+        .expect("a count query")
+        .n
+}
