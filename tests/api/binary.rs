@@ -1,0 +1,328 @@
+//! The real binary, as users run it: `usergroups serve` on a port, first-run credentials, the
+//! key commands, `sign`, a refused database URL, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use usergroups::auth::signer::{self, Credentials};
+
+use crate::helpers::TestDatabase;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_usergroups");
+
+/// A scratch directory removed at the end of the test.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("usergroups-bin-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&path).unwrap();
+        ScratchDir(path)
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The database a binary test runs on: the test backend, with the SQLite file in `dir`.
+fn database_for(dir: &Path) -> (Option<TestDatabase>, String) {
+    let (database, url) = TestDatabase::create();
+    if database.is_postgres() {
+        let url = match &url {
+            usergroups::db::DatabaseUrl::Postgres(url) => url.clone(),
+            usergroups::db::DatabaseUrl::Sqlite(_) => unreachable!(),
+        };
+        (Some(database), url)
+    } else {
+        (None, format!("sqlite://{}", dir.join("usergroups.db").display()))
+    }
+}
+
+/// A running `usergroups serve`, killed when dropped.
+struct Server {
+    child: Child,
+    address: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(dir: &Path, database_url: &str) -> Server {
+        let mut child = Command::new(BINARY)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("DATABASE_URL", database_url)
+            .env("RUST_LOG", "info")
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let address = log
+                .lock()
+                .unwrap()
+                .iter()
+                .find_map(|line| line.split("listening on http://").nth(1).map(str::to_owned));
+            if let Some(address) = address {
+                return Server { child, address, log };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the server exited with {status}: {:?}", log.lock().unwrap());
+            }
+            assert!(Instant::now() < deadline, "the server did not start: {:?}", log.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Sends one request over a fresh connection and returns the status, headers and JSON body.
+    fn send(&self, method: &str, target: &str, headers: &[(String, String)], body: &[u8]) -> (u16, String, Value) {
+        let mut stream = TcpStream::connect(&self.address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut request = format!("{method} {target} HTTP/1.1\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+            request.push_str(&format!("host: {}\r\n", self.address));
+        }
+        request.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()));
+        stream.write_all(request.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        (status, head.to_owned(), serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
+    /// Sends a request signed with `credentials` (and a nonce, as a careful client does).
+    fn signed(&self, credentials: &Credentials, method: &str, target: &str, body: Option<&Value>) -> (u16, String, Value) {
+        let body = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+        let nonce = vec![("x-onlive-site-nonce".to_owned(), uuid::Uuid::new_v4().to_string())];
+        let mut headers =
+            signer::sign(credentials, method, &self.address, target, &nonce, &body, chrono::Utc::now()).headers;
+        if !body.is_empty() {
+            headers.push(("content-type".to_owned(), "application/json".to_owned()));
+        }
+        self.send(method, target, &headers, &body)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a management command and returns its one JSON object.
+fn command(dir: &Path, database_url: &str, args: &[&str]) -> Value {
+    let output = Command::new(BINARY)
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("{args:?} printed no JSON object ({e}): {}", String::from_utf8_lossy(&output.stdout))
+    })
+}
+
+fn first_run_credentials(dir: &Path) -> (Credentials, Value) {
+    let text = std::fs::read_to_string(dir.join("usergroups-credentials.json")).expect("the credentials file");
+    let file: Value = serde_json::from_str(&text).unwrap();
+    let credentials = Credentials::new(
+        file["accessKeyId"].as_str().unwrap(),
+        file["secretAccessKey"].as_str().unwrap(),
+    );
+    (credentials, file)
+}
+
+#[test]
+fn a_first_start_writes_private_credentials_that_sign_a_whole_soft_delete() {
+    let dir = ScratchDir::new();
+    let (_database, url) = database_for(&dir.0);
+    let server = Server::start(&dir.0, &url);
+
+    let path = dir.0.join("usergroups-credentials.json");
+    assert!(server.log_text().contains("usergroups-credentials.json"), "{}", server.log_text());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let (credentials, file) = first_run_credentials(&dir.0);
+    assert!(!server.log_text().contains(credentials.secret_access_key()), "the secret reached the log");
+    assert_eq!(file["permissions"].as_array().unwrap().len(), 6);
+
+    let (status, _, group) = server.signed(
+        &credentials,
+        "POST",
+        "/api/v1/user-groups",
+        Some(&json!({"name": "Sales", "extraFields": {"region": "EMEA"}})),
+    );
+    assert_eq!(status, 201, "{group}");
+    let target = format!("/api/v1/user-groups/{}", group["id"].as_str().unwrap());
+    let (status, head, deleted) = server.signed(&credentials, "DELETE", &target, None);
+    assert_eq!(status, 200, "{deleted}");
+    assert_eq!(deleted["extraFields"], json!({"region": "EMEA"}));
+    assert!(deleted["deletedAt"].is_string());
+    assert!(head.to_ascii_lowercase().contains("x-request-id:"), "{head}");
+    let (status, _, _) = server.signed(&credentials, "GET", &target, None);
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn a_second_start_on_the_same_database_creates_no_new_credentials() {
+    let dir = ScratchDir::new();
+    let (_database, url) = database_for(&dir.0);
+    drop(Server::start(&dir.0, &url));
+    let (first, _) = first_run_credentials(&dir.0);
+    std::fs::remove_file(dir.0.join("usergroups-credentials.json")).unwrap();
+
+    let server = Server::start(&dir.0, &url);
+
+    assert!(!dir.0.join("usergroups-credentials.json").exists());
+    let (status, _, body) = server.signed(&first, "GET", "/api/v1/user-groups", None);
+    assert_eq!(status, 200, "the first key still works: {body}");
+}
+
+#[test]
+fn health_probes_answer_unsigned_and_the_api_does_not() {
+    let dir = ScratchDir::new();
+    let (_database, url) = database_for(&dir.0);
+    let server = Server::start(&dir.0, &url);
+
+    let (healthz, _, _) = server.send("GET", "/healthz", &[], b"");
+    let (readyz, _, _) = server.send("GET", "/readyz", &[], b"");
+    let (api, _, body) = server.send("GET", "/api/v1/user-groups", &[], b"");
+
+    assert_eq!((healthz, readyz), (200, 200));
+    assert_eq!(api, 401);
+    assert_eq!(body["reason"], "missing_authorization");
+}
+
+#[test]
+fn a_database_url_with_an_unknown_scheme_is_refused_at_start_without_creating_a_file() {
+    let dir = ScratchDir::new();
+
+    let output = Command::new(BINARY)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", "sqlit://usergroups.db")
+        .current_dir(&dir.0)
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DATABASE_URL") && stderr.contains("sqlite://"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 0, "nothing may be created");
+}
+
+#[test]
+fn keys_made_on_the_command_line_sign_calls_and_a_revoked_key_is_refused() {
+    let dir = ScratchDir::new();
+    let (_database, url) = database_for(&dir.0);
+    let server = Server::start(&dir.0, &url);
+
+    let org = command(&dir.0, &url, &["org", "create", "--name", "Acme"]);
+    assert_eq!(org["name"], "Acme");
+    let org_id = org["id"].as_str().unwrap();
+    let key = command(&dir.0, &url, &["key", "create", "--org", org_id, "--permissions", "user-groups:read"]);
+    assert_eq!(key["organizationId"], org_id);
+    assert_eq!(key["permissions"], json!(["user-groups:read"]));
+    let credentials = Credentials::new(
+        key["accessKeyId"].as_str().unwrap(),
+        key["secretAccessKey"].as_str().unwrap(),
+    );
+    let listed = command(&dir.0, &url, &["key", "list", "--org", org_id]);
+
+    let (read, _, page) = server.signed(&credentials, "GET", "/api/v1/user-groups", None);
+    let (write, _, refused) =
+        server.signed(&credentials, "POST", "/api/v1/user-groups", Some(&json!({"name": "X"})));
+    let revoked = command(&dir.0, &url, &["key", "revoke", key["accessKeyId"].as_str().unwrap()]);
+    let (after, _, after_body) = server.signed(&credentials, "GET", "/api/v1/user-groups", None);
+
+    assert_eq!(read, 200, "{page}");
+    assert_eq!(page["total"], 0, "a new organization sees none of the first one's groups");
+    assert_eq!(write, 403);
+    assert_eq!(refused["message"], "Access key is not allowed to write user groups");
+    assert_eq!(listed["accessKeys"].as_array().unwrap().len(), 1);
+    assert!(!listed.to_string().contains(credentials.secret_access_key()), "key list shows no secret");
+    assert!(revoked["revokedAt"].is_string(), "{revoked}");
+    assert_eq!(after, 401);
+    assert_eq!(after_body["reason"], "revoked_access_key");
+}
+
+#[test]
+fn the_sign_command_prints_headers_the_server_accepts() {
+    let dir = ScratchDir::new();
+    let (_database, url) = database_for(&dir.0);
+    let server = Server::start(&dir.0, &url);
+    let (credentials, _) = first_run_credentials(&dir.0);
+    let body = r#"{"name":"Signed by the CLI"}"#;
+    let full_url = format!("http://{}/api/v1/user-groups", server.address);
+
+    let output = Command::new(BINARY)
+        .args(["sign", "--data", body, "POST", &full_url])
+        .env("USERGROUPS_ACCESS_KEY_ID", &credentials.access_key_id)
+        .env("USERGROUPS_SECRET_ACCESS_KEY", credentials.secret_access_key())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let headers: Vec<(String, String)> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (name, value) = line.split_once(": ").expect("Name: value");
+            (name.to_owned(), value.to_owned())
+        })
+        .collect();
+    let (status, _, group) = server.send("POST", "/api/v1/user-groups", &headers, body.as_bytes());
+
+    assert_eq!(status, 201, "{group}");
+    assert_eq!(group["name"], "Signed by the CLI");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let dir = ScratchDir::new();
+    let (_database, url) = database_for(&dir.0);
+    let mut server = Server::start(&dir.0, &url);
+
+    let killed = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    assert!(status.success(), "exit status {status}");
+}
