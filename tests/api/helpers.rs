@@ -89,10 +89,8 @@ pub struct TestApp {
     pub organization_id: String,
     /// The default key (all permissions).
     pub credentials: Credentials,
-    /// The database URL (for starting the real binary on the same database).
-    pub database_url: DatabaseUrl,
     // Last, so the pool closes before the database is removed.
-    database: TestDatabase,
+    _database: TestDatabase,
 }
 
 /// An answer, with its body parsed as JSON (`Value::Null` for an empty or non-JSON body).
@@ -158,8 +156,7 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
         state: AppState { pool, limits },
         organization_id,
         credentials,
-        database_url,
-        database,
+        _database: database,
     }
 }
 
@@ -390,11 +387,6 @@ impl TestApp {
     /// A connection to the test database, for arranging and checking rows directly.
     pub fn connection(&self) -> diesel::r2d2::PooledConnection<db::ConnectionManager> {
         self.state.pool.get().expect("a connection")
-    }
-
-    /// True when the test runs on PostgreSQL.
-    pub fn is_postgres(&self) -> bool {
-        self.database.is_postgres()
     }
 }
 
