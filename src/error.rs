@@ -320,3 +320,33 @@ fn unique_violation(info: &dyn DatabaseErrorInformation) -> ApiError {
         ApiError::internal(format!("unexpected unique violation: {}", info.message()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    fn body_of(error: ApiError) -> serde_json::Value {
+        let bytes = error.error_response().into_body().try_into_bytes().unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn an_internal_error_keeps_its_cause_out_of_the_answer() {
+        let error = ApiError::internal("connection string postgres://user:hunter2@db");
+
+        assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            body_of(error),
+            serde_json::json!({"statusCode": 500, "message": "Internal server error"})
+        );
+    }
+
+    #[test]
+    fn an_unavailable_database_is_a_503_the_client_may_retry() {
+        let response = ApiError::unavailable("timed out").error_response();
+
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
+    }
+}

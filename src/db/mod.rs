@@ -177,13 +177,20 @@ pub enum InitError {
     Migrate(String),
 }
 
+/// A pool for `url` that opens connections lazily, as requests need them: it never fails to
+/// build, and a database that cannot be reached shows as 503 answers, not as a crash.
+pub fn pool(url: &DatabaseUrl, options: PoolOptions) -> DbPool {
+    r2d2::Pool::builder()
+        .max_size(options.max_size)
+        .min_idle(Some(0))
+        .connection_timeout(options.connection_timeout)
+        .build_unchecked(ConnectionManager { url: url.clone() })
+}
+
 /// Opens the pool and brings the schema up to date. On PostgreSQL the migrations run under an
 /// advisory lock, so several instances starting together apply them exactly once.
 pub fn init(url: &DatabaseUrl, options: PoolOptions) -> Result<DbPool, InitError> {
-    let pool = r2d2::Pool::builder()
-        .max_size(options.max_size)
-        .connection_timeout(options.connection_timeout)
-        .build_unchecked(ConnectionManager { url: url.clone() });
+    let pool = pool(url, options);
     let mut conn = pool.get().map_err(|source| InitError::Connect {
         url: url.clone(),
         source,

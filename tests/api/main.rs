@@ -8,5 +8,7 @@ mod binary;
 mod groups;
 mod invariants;
 mod isolation;
+mod precedence;
 mod signing;
+mod unavailable;
 mod users;
