@@ -261,7 +261,7 @@ async fn joining_another_organizations_group_answers_as_joining_a_group_that_doe
     assert_answers_as_missing(&app, &probes, &other.group_id()).await;
 
     let own_users = app.get("/api/v1/users").await;
-    assert_eq!(ids_of(&own_users.body), [own.clone()]);
+    assert_eq!(ids_of(&own_users.body), [own.as_str()]);
     assert_eq!(own_users.body["items"][0]["userGroupId"], Value::Null);
     // Nobody joined the other organization's group, so once its member leaves it can go.
     let left = send_as(
@@ -344,9 +344,9 @@ async fn lists_show_only_the_callers_own_groups_and_users() {
     let their_groups = send_as(&app, &other.credentials, "GET", "/api/v1/user-groups", None).await;
     let their_users = send_as(&app, &other.credentials, "GET", "/api/v1/users", None).await;
 
-    assert_eq!(ids_of(&groups.body), [own_group.clone()]);
+    assert_eq!(ids_of(&groups.body), [own_group.as_str()]);
     assert_eq!(groups.body["total"], 1);
-    assert_eq!(ids_of(&users.body), [own_user.clone()]);
+    assert_eq!(ids_of(&users.body), [own_user.as_str()]);
     assert_eq!(users.body["total"], 1);
     assert_eq!(ids_of(&their_groups.body), [other.group_id()]);
     assert_eq!(ids_of(&their_users.body), [other.user_id()]);
@@ -365,7 +365,7 @@ async fn searches_that_match_another_organizations_rows_do_not_show_them() {
     let users_by_email = app.get("/api/v1/users?search=ada@example").await;
 
     assert_eq!(ids_of(&groups.body), [own_group]);
-    assert_eq!(ids_of(&users_by_name.body), [own_user.clone()]);
+    assert_eq!(ids_of(&users_by_name.body), [own_user.as_str()]);
     assert_eq!(ids_of(&users_by_email.body), [own_user]);
     assert_eq!(users_by_email.body["total"], 1);
     other.assert_untouched(&app).await;

@@ -62,26 +62,21 @@ fn accented(n: usize) -> String {
     "é".repeat(n)
 }
 
-/// An address of exactly `n` characters (`n` from 70 to 254): a 64-character local part and a
+/// An otherwise valid address of exactly `n` characters: a 64-character local part and a
 /// domain of labels of at most 63 characters.
 fn email_of_length(n: usize) -> String {
     let local = "a".repeat(64);
-    let mut domain_len = n - 65;
+    let mut rest = n - 65;
     let mut labels = Vec::new();
-    while domain_len > 0 {
-        let take = domain_len.min(63);
-        // The next label needs a dot before it, and a label must not be empty.
-        let take = if domain_len > take && domain_len - take == 1 {
-            take - 1
-        } else {
-            take
-        };
-        labels.push("b".repeat(take));
-        domain_len -= take;
-        if domain_len > 0 {
-            domain_len -= 1;
-        }
+    while rest > 63 {
+        labels.push("b".repeat(63));
+        rest -= 64; // the label and the dot after it
     }
+    assert!(
+        rest > 0,
+        "no domain of {n} characters ends in a non-empty label this way"
+    );
+    labels.push("b".repeat(rest));
     let email = format!("{local}@{}", labels.join("."));
     assert_eq!(email.chars().count(), n);
     email
@@ -454,6 +449,26 @@ fn bad_create_bodies() -> Vec<BadBody> {
             field: "userGroupId",
         },
         BadBody {
+            what: "firstName may not hold a NUL character",
+            body: new_user_with("firstName", json!("Ada\u{0}")),
+            field: "firstName",
+        },
+        BadBody {
+            what: "avatar needs a host",
+            body: new_user_with("avatar", json!("https:///a.png")),
+            field: "avatar",
+        },
+        BadBody {
+            what: "avatar may not hold spaces",
+            body: new_user_with("avatar", json!("https://cdn.example.com/a b.png")),
+            field: "avatar",
+        },
+        BadBody {
+            what: "avatar scheme is https exactly, not javascript",
+            body: new_user_with("avatar", json!("javascript:alert(1)")),
+            field: "avatar",
+        },
+        BadBody {
             what: "an unknown field is refused",
             body: new_user_with("nickname", json!("Ada")),
             field: "nickname",
@@ -598,6 +613,33 @@ async fn creating_a_user_with_an_email_already_taken_is_a_409_whatever_its_case(
         count(&mut app.connection(), "SELECT COUNT(*) AS n FROM users"),
         1
     );
+}
+
+#[actix_web::test]
+async fn a_bad_group_is_a_400_even_when_the_email_is_also_taken() {
+    let app = spawn_app().await;
+    app.create_user("ada@example.com", None).await;
+
+    let response = app
+        .post(
+            "/api/v1/users",
+            new_user_with("userGroupId", json!(unknown_id())),
+        )
+        .await;
+
+    response.assert_error(400);
+    assert_eq!(response.error_fields(), ["userGroupId"]);
+}
+
+#[actix_web::test]
+async fn emails_differing_only_in_the_case_of_non_ascii_letters_conflict_too() {
+    let app = spawn_app().await;
+    app.create_user("zoë@exämple.de", None).await;
+
+    let response = app.post("/api/v1/users", new_user("ZOË@EXÄMPLE.DE")).await;
+
+    response.assert_error(409);
+    assert_eq!(response.message(), "A user with this email already exists");
 }
 
 #[actix_web::test]
@@ -753,6 +795,60 @@ async fn searching_users_matches_names_and_emails_case_insensitively() {
 }
 
 #[actix_web::test]
+async fn search_folds_the_case_of_non_ascii_letters() {
+    let app = spawn_app().await;
+    let zoe = id_of(&create_named(&app, "Zoë", "Ödegaard", "zoe@example.com").await);
+    create_named(&app, "Zoe", "Odegaard", "zoe2@example.com").await;
+
+    let response = app.get("/api/v1/users?search=%C3%B6DEGAARD").await;
+
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(ids_of(&response.body), [zoe]);
+}
+
+#[actix_web::test]
+async fn search_and_group_filters_apply_together() {
+    let app = spawn_app().await;
+    let sales = id_of(&app.create_group("Sales").await);
+    let ada = id_of(&create_named(&app, "Ada", "Lovelace", "ada@example.com").await);
+    app.put(
+        &format!("/api/v1/users/{ada}"),
+        json!({"userGroupId": sales}),
+    )
+    .await;
+    let grace = id_of(&create_named(&app, "Grace", "Hopper", "grace@example.com").await);
+    app.put(
+        &format!("/api/v1/users/{grace}"),
+        json!({"userGroupId": sales}),
+    )
+    .await;
+    create_named(&app, "Ada", "Outsider", "ada.out@example.com").await;
+
+    let response = app
+        .get(&format!("/api/v1/users?userGroupId={sales}&search=ada"))
+        .await;
+
+    assert_eq!(ids_of(&response.body), [ada]);
+    assert!(!ids_of(&response.body).contains(&grace));
+    assert_eq!(response.body["total"], 1);
+}
+
+#[actix_web::test]
+async fn a_page_too_far_for_any_count_is_empty_rather_than_an_error() {
+    let app = spawn_app().await;
+    app.create_user("ada@example.com", None).await;
+
+    let response = app
+        .get(&format!("/api/v1/users?page={}&limit=100", i64::MAX))
+        .await;
+
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(response.body["items"], json!([]));
+    assert_eq!(response.body["total"], 1);
+    assert_eq!(response.body["totalPages"], 1);
+}
+
+#[actix_web::test]
 async fn search_takes_percent_and_underscore_literally() {
     let app = spawn_app().await;
     let percent = id_of(&create_named(&app, "Hundred%", "Percent", "percent@example.com").await);
@@ -842,7 +938,7 @@ async fn filtering_by_the_callers_own_organization_lists_its_users() {
         ))
         .await;
 
-    assert_eq!(ids_of(&lower.body), [ada.clone()]);
+    assert_eq!(ids_of(&lower.body), [ada.as_str()]);
     assert_eq!(ids_of(&upper.body), [ada]);
 }
 
@@ -988,6 +1084,34 @@ async fn getting_a_user_with_a_query_parameter_is_a_400() {
 
     response.assert_error(400);
     assert_eq!(response.error_fields(), ["expand"]);
+}
+
+#[actix_web::test]
+async fn the_trailing_slash_forms_of_the_user_routes_answer_too() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@example.com", None).await;
+
+    let listed = app.get("/api/v1/users/").await;
+    let got = app.get(&format!("/api/v1/users/{}/", id_of(&user))).await;
+
+    assert_eq!(ids_of(&listed.body), [id_of(&user)]);
+    assert_eq!(got.body, user);
+}
+
+#[actix_web::test]
+async fn another_method_on_a_user_is_a_405_naming_the_allowed_ones() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@example.com", None).await;
+
+    let response = app
+        .call("PATCH", &format!("/api/v1/users/{}", id_of(&user)))
+        .json(&json!({"firstName": "Augusta"}))
+        .send()
+        .await;
+
+    response.assert_error(405);
+    assert_eq!(response.message(), "Method not allowed");
+    assert_eq!(response.headers.get("allow").unwrap(), "GET, PUT, DELETE");
 }
 
 // ---------------------------------------------------------------------------------------------
