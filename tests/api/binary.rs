@@ -20,7 +20,8 @@ struct ScratchDir(PathBuf);
 
 impl ScratchDir {
     fn new() -> Self {
-        let path = std::env::temp_dir().join(format!("usergroups-bin-{}", uuid::Uuid::new_v4().simple()));
+        let path =
+            std::env::temp_dir().join(format!("usergroups-bin-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&path).unwrap();
         ScratchDir(path)
     }
@@ -42,7 +43,10 @@ fn database_for(dir: &Path) -> (Option<TestDatabase>, String) {
         };
         (Some(database), url)
     } else {
-        (None, format!("sqlite://{}", dir.join("usergroups.db").display()))
+        (
+            None,
+            format!("sqlite://{}", dir.join("usergroups.db").display()),
+        )
     }
 }
 
@@ -80,12 +84,20 @@ impl Server {
                 .iter()
                 .find_map(|line| line.split("listening on http://").nth(1).map(str::to_owned));
             if let Some(address) = address {
-                return Server { child, address, log };
+                return Server {
+                    child,
+                    address,
+                    log,
+                };
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("the server exited with {status}: {:?}", log.lock().unwrap());
             }
-            assert!(Instant::now() < deadline, "the server did not start: {:?}", log.lock().unwrap());
+            assert!(
+                Instant::now() < deadline,
+                "the server did not start: {:?}",
+                log.lock().unwrap()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -95,33 +107,74 @@ impl Server {
     }
 
     /// Sends one request over a fresh connection and returns the status, headers and JSON body.
-    fn send(&self, method: &str, target: &str, headers: &[(String, String)], body: &[u8]) -> (u16, String, Value) {
+    fn send(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> (u16, String, Value) {
         let mut stream = TcpStream::connect(&self.address).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
         let mut request = format!("{method} {target} HTTP/1.1\r\n");
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
-        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+        {
             request.push_str(&format!("host: {}\r\n", self.address));
         }
-        request.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()));
+        request.push_str(&format!(
+            "content-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        ));
         stream.write_all(request.as_bytes()).unwrap();
         stream.write_all(body).unwrap();
         let mut response = Vec::new();
         stream.read_to_end(&mut response).unwrap();
         let text = String::from_utf8_lossy(&response).into_owned();
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        (status, head.to_owned(), serde_json::from_str(body).unwrap_or(Value::Null))
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (
+            status,
+            head.to_owned(),
+            serde_json::from_str(body).unwrap_or(Value::Null),
+        )
     }
 
     /// Sends a request signed with `credentials` (and a nonce, as a careful client does).
-    fn signed(&self, credentials: &Credentials, method: &str, target: &str, body: Option<&Value>) -> (u16, String, Value) {
-        let body = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
-        let nonce = vec![("x-onlive-site-nonce".to_owned(), uuid::Uuid::new_v4().to_string())];
-        let mut headers =
-            signer::sign(credentials, method, &self.address, target, &nonce, &body, chrono::Utc::now()).headers;
+    fn signed(
+        &self,
+        credentials: &Credentials,
+        method: &str,
+        target: &str,
+        body: Option<&Value>,
+    ) -> (u16, String, Value) {
+        let body = body
+            .map(|b| serde_json::to_vec(b).unwrap())
+            .unwrap_or_default();
+        let nonce = vec![(
+            "x-onlive-site-nonce".to_owned(),
+            uuid::Uuid::new_v4().to_string(),
+        )];
+        let mut headers = signer::sign(
+            credentials,
+            method,
+            &self.address,
+            target,
+            &nonce,
+            &body,
+            chrono::Utc::now(),
+        )
+        .headers;
         if !body.is_empty() {
             headers.push(("content-type".to_owned(), "application/json".to_owned()));
         }
@@ -144,14 +197,22 @@ fn command(dir: &Path, database_url: &str, args: &[&str]) -> Value {
         .current_dir(dir)
         .output()
         .expect("the binary runs");
-    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("{args:?} printed no JSON object ({e}): {}", String::from_utf8_lossy(&output.stdout))
+        panic!(
+            "{args:?} printed no JSON object ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
     })
 }
 
 fn first_run_credentials(dir: &Path) -> (Credentials, Value) {
-    let text = std::fs::read_to_string(dir.join("usergroups-credentials.json")).expect("the credentials file");
+    let text = std::fs::read_to_string(dir.join("usergroups-credentials.json"))
+        .expect("the credentials file");
     let file: Value = serde_json::from_str(&text).unwrap();
     let credentials = Credentials::new(
         file["accessKeyId"].as_str().unwrap(),
@@ -167,14 +228,24 @@ fn a_first_start_writes_private_credentials_that_sign_a_whole_soft_delete() {
     let server = Server::start(&dir.0, &url);
 
     let path = dir.0.join("usergroups-credentials.json");
-    assert!(server.log_text().contains("usergroups-credentials.json"), "{}", server.log_text());
+    assert!(
+        server.log_text().contains("usergroups-credentials.json"),
+        "{}",
+        server.log_text()
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let (credentials, file) = first_run_credentials(&dir.0);
-    assert!(!server.log_text().contains(credentials.secret_access_key()), "the secret reached the log");
+    assert!(
+        !server.log_text().contains(credentials.secret_access_key()),
+        "the secret reached the log"
+    );
     assert_eq!(file["permissions"].as_array().unwrap().len(), 6);
 
     let (status, _, group) = server.signed(
@@ -189,7 +260,10 @@ fn a_first_start_writes_private_credentials_that_sign_a_whole_soft_delete() {
     assert_eq!(status, 200, "{deleted}");
     assert_eq!(deleted["extraFields"], json!({"region": "EMEA"}));
     assert!(deleted["deletedAt"].is_string());
-    assert!(head.to_ascii_lowercase().contains("x-request-id:"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("x-request-id:"),
+        "{head}"
+    );
     let (status, _, _) = server.signed(&credentials, "GET", &target, None);
     assert_eq!(status, 404);
 }
@@ -237,8 +311,15 @@ fn a_database_url_with_an_unknown_scheme_is_refused_at_start_without_creating_a_
 
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("DATABASE_URL") && stderr.contains("sqlite://"), "{stderr}");
-    assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 0, "nothing may be created");
+    assert!(
+        stderr.contains("DATABASE_URL") && stderr.contains("sqlite://"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&dir.0).unwrap().count(),
+        0,
+        "nothing may be created"
+    );
 }
 
 #[test]
@@ -250,7 +331,18 @@ fn keys_made_on_the_command_line_sign_calls_and_a_revoked_key_is_refused() {
     let org = command(&dir.0, &url, &["org", "create", "--name", "Acme"]);
     assert_eq!(org["name"], "Acme");
     let org_id = org["id"].as_str().unwrap();
-    let key = command(&dir.0, &url, &["key", "create", "--org", org_id, "--permissions", "user-groups:read"]);
+    let key = command(
+        &dir.0,
+        &url,
+        &[
+            "key",
+            "create",
+            "--org",
+            org_id,
+            "--permissions",
+            "user-groups:read",
+        ],
+    );
     assert_eq!(key["organizationId"], org_id);
     assert_eq!(key["permissions"], json!(["user-groups:read"]));
     let credentials = Credentials::new(
@@ -260,17 +352,34 @@ fn keys_made_on_the_command_line_sign_calls_and_a_revoked_key_is_refused() {
     let listed = command(&dir.0, &url, &["key", "list", "--org", org_id]);
 
     let (read, _, page) = server.signed(&credentials, "GET", "/api/v1/user-groups", None);
-    let (write, _, refused) =
-        server.signed(&credentials, "POST", "/api/v1/user-groups", Some(&json!({"name": "X"})));
-    let revoked = command(&dir.0, &url, &["key", "revoke", key["accessKeyId"].as_str().unwrap()]);
+    let (write, _, refused) = server.signed(
+        &credentials,
+        "POST",
+        "/api/v1/user-groups",
+        Some(&json!({"name": "X"})),
+    );
+    let revoked = command(
+        &dir.0,
+        &url,
+        &["key", "revoke", key["accessKeyId"].as_str().unwrap()],
+    );
     let (after, _, after_body) = server.signed(&credentials, "GET", "/api/v1/user-groups", None);
 
     assert_eq!(read, 200, "{page}");
-    assert_eq!(page["total"], 0, "a new organization sees none of the first one's groups");
+    assert_eq!(
+        page["total"], 0,
+        "a new organization sees none of the first one's groups"
+    );
     assert_eq!(write, 403);
-    assert_eq!(refused["message"], "Access key is not allowed to write user groups");
+    assert_eq!(
+        refused["message"],
+        "Access key is not allowed to write user groups"
+    );
     assert_eq!(listed["accessKeys"].as_array().unwrap().len(), 1);
-    assert!(!listed.to_string().contains(credentials.secret_access_key()), "key list shows no secret");
+    assert!(
+        !listed.to_string().contains(credentials.secret_access_key()),
+        "key list shows no secret"
+    );
     assert!(revoked["revokedAt"].is_string(), "{revoked}");
     assert_eq!(after, 401);
     assert_eq!(after_body["reason"], "revoked_access_key");
@@ -288,10 +397,17 @@ fn the_sign_command_prints_headers_the_server_accepts() {
     let output = Command::new(BINARY)
         .args(["sign", "--data", body, "POST", &full_url])
         .env("USERGROUPS_ACCESS_KEY_ID", &credentials.access_key_id)
-        .env("USERGROUPS_SECRET_ACCESS_KEY", credentials.secret_access_key())
+        .env(
+            "USERGROUPS_SECRET_ACCESS_KEY",
+            credentials.secret_access_key(),
+        )
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let headers: Vec<(String, String)> = String::from_utf8(output.stdout)
         .unwrap()
         .lines()
@@ -313,7 +429,10 @@ fn sigterm_stops_the_server_cleanly() {
     let (_database, url) = database_for(&dir.0);
     let mut server = Server::start(&dir.0, &url);
 
-    let killed = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
