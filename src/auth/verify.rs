@@ -104,11 +104,13 @@ impl Claim {
             .ok()
             .and_then(header::parse_authorization)
             .ok_or(AuthFailure::MalformedAuthorization)?;
-        if !authorization
+        // The date is always signed; its absence is `missing_date`, checked just below, not a
+        // malformed `Authorization`.
+        let lacks_a_signed_header = authorization
             .signed_headers
             .iter()
-            .all(|name| headers.contains_key(*name))
-        {
+            .any(|name| *name != DATE_HEADER && !headers.contains_key(*name));
+        if lacks_a_signed_header {
             return Err(AuthFailure::MalformedAuthorization);
         }
 
