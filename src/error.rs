@@ -18,18 +18,11 @@ use std::fmt;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as DieselError};
-use serde::Serialize;
 
+use crate::api::ErrorBody;
 use crate::auth::verify::AuthFailure;
 
-/// One bad field of a request, as listed in a 400 answer's `errors`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    /// The field as the client named it (`name`, `extraFields`, `page`, `id`, …).
-    pub field: String,
-    /// What is wrong with it, starting with the field's name.
-    pub message: String,
-}
+pub use crate::api::FieldError;
 
 /// Collects every bad field of a request, so a 400 lists them all at once.
 #[derive(Debug, Default)]
@@ -164,20 +157,6 @@ impl ApiError {
     }
 }
 
-/// The body of every non-2xx answer.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ErrorBody<'a> {
-    status_code: u16,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    active_members: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
-}
-
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -196,46 +175,44 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        let conflict_errors;
         let mut body = ErrorBody {
             status_code: status.as_u16(),
-            message: "",
+            message: String::new(),
             reason: None,
             active_members: None,
             errors: None,
         };
         body.message = match self {
             ApiError::InvalidInput(errors) => {
-                body.errors = Some(errors);
-                "Invalid input"
+                body.errors = Some(errors.clone());
+                "Invalid input".to_owned()
             }
             ApiError::Unauthorized(failure) => {
-                body.reason = Some(failure.reason());
-                "Invalid or missing authorization credentials"
+                body.reason = Some(failure.reason().to_owned());
+                "Invalid or missing authorization credentials".to_owned()
             }
             ApiError::Forbidden {
                 message,
                 reason,
                 active_members,
             } => {
-                body.reason = *reason;
+                body.reason = reason.map(str::to_owned);
                 body.active_members = *active_members;
-                message
+                message.to_string()
             }
-            ApiError::NotFound(message) => message,
-            ApiError::MethodNotAllowed { .. } => "Method not allowed",
+            ApiError::NotFound(message) => (*message).to_owned(),
+            ApiError::MethodNotAllowed { .. } => "Method not allowed".to_owned(),
             ApiError::Conflict { message, field } => {
-                conflict_errors = [FieldError {
+                body.errors = Some(vec![FieldError {
                     field: (*field).to_owned(),
                     message: (*message).to_owned(),
-                }];
-                body.errors = Some(&conflict_errors);
-                message
+                }]);
+                (*message).to_owned()
             }
-            ApiError::PayloadTooLarge { .. } => "Request body is too large",
-            ApiError::UnsupportedMediaType => "Content-Type must be application/json",
-            ApiError::Unavailable { .. } => "Service temporarily unavailable",
-            ApiError::Internal(_) => "Internal server error",
+            ApiError::PayloadTooLarge { .. } => "Request body is too large".to_owned(),
+            ApiError::UnsupportedMediaType => "Content-Type must be application/json".to_owned(),
+            ApiError::Unavailable { .. } => "Service temporarily unavailable".to_owned(),
+            ApiError::Internal(_) => "Internal server error".to_owned(),
         };
         let mut response = HttpResponse::build(status);
         match self {

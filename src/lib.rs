@@ -4,6 +4,7 @@
 //! A request travels `server` (route table, request ids) → `auth` (signature, permissions) →
 //! `routes` (input, answers) → `models` (queries, transactions) → `db` (connections, locks).
 
+pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod cli;

@@ -2,11 +2,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::input::{check_length, id_only, no_query, path_id, require_json, JsonObject, Query};
-use super::{json_response, rfc3339, rfc3339_option, Page};
+use super::{json_response, page_of};
+use crate::api;
 use crate::auth::{Caller, Permission};
 use crate::db;
 use crate::error::ApiError;
@@ -19,52 +19,28 @@ const DESCRIPTION_MAX: usize = 2_000;
 const EXTERNAL_ID_MAX: usize = 255;
 const EXTRA_FIELDS_MAX_BYTES: usize = 64 * 1024;
 
-/// A group as the API shows it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GroupBody {
-    id: String,
-    name: String,
-    description: Option<String>,
-    external_id: Option<String>,
-    organization_id: String,
-    extra_fields: Box<RawValue>,
-    #[serde(serialize_with = "rfc3339")]
-    created_at: chrono::NaiveDateTime,
-    #[serde(serialize_with = "rfc3339")]
-    updated_at: chrono::NaiveDateTime,
-    #[serde(
-        serialize_with = "rfc3339_option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    deleted_at: Option<chrono::NaiveDateTime>,
-}
-
-impl TryFrom<Group> for GroupBody {
-    type Error = ApiError;
-
-    fn try_from(group: Group) -> Result<Self, ApiError> {
-        Ok(GroupBody {
-            extra_fields: RawValue::from_string(group.extra_fields).map_err(|e| {
-                ApiError::internal(format!(
-                    "stored extraFields of {} is not JSON: {e}",
-                    group.id
-                ))
-            })?,
-            id: group.id,
-            name: group.name,
-            description: group.description,
-            external_id: group.external_id,
-            organization_id: group.organization_id,
-            created_at: group.created_at,
-            updated_at: group.updated_at,
-            deleted_at: group.deleted_at,
-        })
-    }
+/// The API's view of a stored group.
+fn group_body(group: Group) -> Result<api::Group, ApiError> {
+    Ok(api::Group {
+        extra_fields: RawValue::from_string(group.extra_fields).map_err(|e| {
+            ApiError::internal(format!(
+                "stored extraFields of {} is not JSON: {e}",
+                group.id
+            ))
+        })?,
+        id: group.id,
+        name: group.name,
+        description: group.description,
+        external_id: group.external_id,
+        organization_id: group.organization_id,
+        created_at: group.created_at.and_utc(),
+        updated_at: group.updated_at.and_utc(),
+        deleted_at: group.deleted_at.map(|t| t.and_utc()),
+    })
 }
 
 fn group_response(status: StatusCode, group: Group) -> Result<HttpResponse, ApiError> {
-    Ok(json_response(status, &GroupBody::try_from(group)?))
+    Ok(json_response(status, &group_body(group)?))
 }
 
 /// Reads `description` and `externalId` (nullable, bounded) and `extraFields` (an object).
@@ -145,7 +121,7 @@ pub async fn list_groups(
     if organization.is_some_and(|org| org != caller.organization_id()) {
         return Ok(json_response(
             StatusCode::OK,
-            &Page::<GroupBody>::new(Vec::new(), page, 0),
+            &page_of::<api::Group>(Vec::new(), page, 0),
         ));
     }
     let organization_id = caller.organization_id().to_owned();
@@ -155,11 +131,11 @@ pub async fn list_groups(
     .await?;
     let items = groups
         .into_iter()
-        .map(GroupBody::try_from)
+        .map(group_body)
         .collect::<Result<_, _>>()?;
     Ok(json_response(
         StatusCode::OK,
-        &Page::<GroupBody>::new(items, page, total),
+        &page_of::<api::Group>(items, page, total),
     ))
 }
 

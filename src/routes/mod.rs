@@ -9,8 +9,9 @@ pub mod users;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use chrono::NaiveDateTime;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
+use crate::api::Page;
 use crate::error::ApiError;
 use crate::models::PageRequest;
 
@@ -24,48 +25,14 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> HttpResponse 
         .json(body)
 }
 
-/// One page of a list answer: `{"items", "page", "limit", "total", "totalPages"}`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Page<T> {
-    /// The items of this page.
-    pub items: Vec<T>,
-    /// The page number asked for.
-    pub page: i64,
-    /// The page size asked for.
-    pub limit: i64,
-    /// How many items match in all.
-    pub total: i64,
-    /// How many pages of `limit` items hold them; 0 when there are none.
-    pub total_pages: i64,
-}
-
-impl<T> Page<T> {
-    /// A page of `items` out of `total` matches.
-    pub fn new(items: Vec<T>, request: PageRequest, total: i64) -> Self {
-        Page {
-            items,
-            page: request.page,
-            limit: request.limit,
-            total,
-            total_pages: (total + request.limit - 1) / request.limit,
-        }
-    }
-}
-
-/// Writes a stored time as the contract shows it: RFC 3339, UTC, whole seconds, `Z`.
-pub fn rfc3339<S: Serializer>(time: &NaiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(&time.format("%Y-%m-%dT%H:%M:%SZ"))
-}
-
-/// Like [`rfc3339`], for a time that may be unset.
-pub fn rfc3339_option<S: Serializer>(
-    time: &Option<NaiveDateTime>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match time {
-        Some(time) => rfc3339(time, serializer),
-        None => serializer.serialize_none(),
+/// One page of `items` out of `total` matches.
+pub fn page_of<T>(items: Vec<T>, request: PageRequest, total: i64) -> Page<T> {
+    Page {
+        items,
+        page: request.page,
+        limit: request.limit,
+        total,
+        total_pages: (total + request.limit - 1) / request.limit,
     }
 }
 

@@ -3,10 +3,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
 
 use super::input::{id_only, no_query, parse_uuid, path_id, require_json, JsonObject, Query};
-use super::{json_response, rfc3339, rfc3339_option, Page};
+use super::{json_response, page_of};
+use crate::api;
 use crate::auth::{Caller, Permission};
 use crate::db;
 use crate::error::ApiError;
@@ -18,51 +18,26 @@ const NAME_MAX: usize = 100;
 const EMAIL_MAX: usize = 254;
 const AVATAR_MAX: usize = 2_048;
 
-/// A user as the API shows it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserBody {
-    id: String,
-    first_name: String,
-    last_name: String,
-    full_name: String,
-    email: String,
-    role: String,
-    avatar: Option<String>,
-    organization_id: String,
-    user_group_id: Option<String>,
-    #[serde(serialize_with = "rfc3339")]
-    created_at: chrono::NaiveDateTime,
-    #[serde(serialize_with = "rfc3339")]
-    updated_at: chrono::NaiveDateTime,
-    #[serde(
-        serialize_with = "rfc3339_option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    deleted_at: Option<chrono::NaiveDateTime>,
-}
-
-impl From<User> for UserBody {
-    fn from(user: User) -> Self {
-        UserBody {
-            full_name: user.full_name(),
-            id: user.id,
-            first_name: user.first_name,
-            last_name: user.last_name,
-            email: user.email,
-            role: user.role,
-            avatar: user.avatar,
-            organization_id: user.organization_id,
-            user_group_id: user.user_group_id,
-            created_at: user.created_at,
-            updated_at: user.updated_at,
-            deleted_at: user.deleted_at,
-        }
+/// The API's view of a stored user.
+fn user_body(user: User) -> api::User {
+    api::User {
+        full_name: user.full_name(),
+        id: user.id,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        email: user.email,
+        role: user.role,
+        avatar: user.avatar,
+        organization_id: user.organization_id,
+        user_group_id: user.user_group_id,
+        created_at: user.created_at.and_utc(),
+        updated_at: user.updated_at.and_utc(),
+        deleted_at: user.deleted_at.map(|t| t.and_utc()),
     }
 }
 
 fn user_response(status: StatusCode, user: User) -> HttpResponse {
-    json_response(status, &UserBody::from(user))
+    json_response(status, &user_body(user))
 }
 
 /// A plausible mailbox: `local@domain`, the local part without spaces or control characters
@@ -218,7 +193,7 @@ pub async fn list_users(
     if organization.is_some_and(|org| org != caller.organization_id()) {
         return Ok(json_response(
             StatusCode::OK,
-            &Page::<UserBody>::new(Vec::new(), page, 0),
+            &page_of::<api::User>(Vec::new(), page, 0),
         ));
     }
     let organization_id = caller.organization_id().to_owned();
@@ -232,10 +207,10 @@ pub async fn list_users(
         )
     })
     .await?;
-    let items = users.into_iter().map(UserBody::from).collect();
+    let items = users.into_iter().map(user_body).collect();
     Ok(json_response(
         StatusCode::OK,
-        &Page::<UserBody>::new(items, page, total),
+        &page_of::<api::User>(items, page, total),
     ))
 }
 
