@@ -43,9 +43,13 @@ pub struct Config {
     #[arg(long, env = "USERGROUPS_DB_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: Option<u32>,
 
-    /// How long a request waits for a database connection before it is answered 503, in seconds.
+    /// How long a request waits for a database connection (pooled or new) before it is answered 503, in seconds.
     #[arg(long, env = "USERGROUPS_DB_TIMEOUT_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub db_timeout_seconds: u64,
+
+    /// How long one database statement may run or wait for a lock before the request is answered 503, in seconds.
+    #[arg(long, env = "USERGROUPS_DB_STATEMENT_TIMEOUT_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub db_statement_timeout_seconds: u64,
 
     /// Reads per minute per access key (0 = off). Reserved: not enforced yet.
     #[arg(long, env = "USERGROUPS_RATE_LIMIT_READS", default_value_t = 1000)]
@@ -77,6 +81,7 @@ impl Config {
             options.max_size = size;
         }
         options.connection_timeout = Duration::from_secs(self.db_timeout_seconds);
+        options.statement_timeout = Duration::from_secs(self.db_statement_timeout_seconds);
         options
     }
 }

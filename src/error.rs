@@ -242,6 +242,10 @@ impl From<DieselError> for ApiError {
         match error {
             DieselError::DatabaseError(kind, info) => from_database_error(kind, info.as_ref()),
             DieselError::NotFound => ApiError::internal("a row expected to exist was not found"),
+            DieselError::BrokenTransactionManager => {
+                ApiError::unavailable("the connection broke inside a transaction")
+            }
+            other if is_unavailability(&other.to_string()) => ApiError::unavailable(other),
             other => ApiError::internal(other),
         }
     }
@@ -262,16 +266,29 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
             cause: message.to_owned(),
             retryable: true,
         },
-        // SQLite after its busy timeout, a full disk, or a PostgreSQL statement timeout: the
-        // database cannot serve now, which is the client's 503, not a bug.
-        _ if message.contains("database is locked")
-            || message.contains("database or disk is full")
-            || message.contains("statement timeout") =>
-        {
-            ApiError::unavailable(message)
-        }
+        _ if is_unavailability(message) => ApiError::unavailable(message),
         _ => ApiError::internal(format!("database error ({kind:?}): {message}")),
     }
+}
+
+/// SQLite after its busy timeout or with a full disk, PostgreSQL after a statement or lock
+/// timeout, or a connection that broke under the query: the database cannot serve now, which is
+/// the client's 503, not a bug. (Matched on the drivers' messages: diesel does not carry the
+/// SQLSTATE through.)
+fn is_unavailability(message: &str) -> bool {
+    const SIGNS: [&str; 10] = [
+        "database is locked",
+        "database or disk is full",
+        "disk I/O error",
+        "statement timeout",
+        "lock timeout",
+        "server closed the connection",
+        "terminating connection",
+        "no connection to the server",
+        "could not receive data from server",
+        "could not send data to server",
+    ];
+    SIGNS.iter().any(|sign| message.contains(sign))
 }
 
 /// Names the taken value from the index that refused it: PostgreSQL reports the index name

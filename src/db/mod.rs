@@ -33,8 +33,22 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-/// The pool handed to every request.
-pub type DbPool = r2d2::Pool<ConnectionManager>;
+/// A pooled connection.
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// The pool handed to every request, with the time any one request may spend on the database.
+#[derive(Clone)]
+pub struct DbPool {
+    inner: r2d2::Pool<ConnectionManager>,
+    request_timeout: Duration,
+}
+
+impl DbPool {
+    /// A connection, waiting at most the configured connection timeout.
+    pub fn get(&self) -> Result<PooledConnection, r2d2::PoolError> {
+        self.inner.get()
+    }
+}
 
 /// How many times a PostgreSQL write is retried after a serialization failure or a deadlock.
 const WRITE_ATTEMPTS: u32 = 3;
@@ -97,17 +111,38 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// Opens connections for the pool, on the backend the URL was checked to name.
+/// Opens connections for the pool, on the backend the URL was checked to name, with the
+/// configured timeouts applied to each.
 #[derive(Debug)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    options: PoolOptions,
 }
 
-/// Per-connection SQLite settings. `synchronous = FULL` makes every acknowledged commit survive
-/// a power cut as well as a killed process; `busy_timeout` lets a writer wait its turn rather
-/// than fail while another holds the write lock.
-const SQLITE_CONNECTION_PRAGMAS: &str =
-    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;";
+impl ConnectionManager {
+    /// The libpq URL with the connection timeouts this service needs, unless the operator set
+    /// them: `connect_timeout` bounds opening a connection, `tcp_user_timeout` and keepalives
+    /// bound how long a dead peer can hold a query.
+    fn postgres_url(&self, url: &str) -> String {
+        let connect = self.options.connection_timeout.as_secs().max(2);
+        let user_timeout =
+            (self.options.connection_timeout + self.options.statement_timeout).as_millis();
+        let mut url = url.to_owned();
+        for (name, value) in [
+            ("connect_timeout", connect.to_string()),
+            ("tcp_user_timeout", user_timeout.to_string()),
+            ("keepalives_idle", "5".to_owned()),
+            ("keepalives_interval", "2".to_owned()),
+            ("keepalives_count", "3".to_owned()),
+        ] {
+            if !url.contains(&format!("{name}=")) {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str(&format!("{name}={value}"));
+            }
+        }
+        url
+    }
+}
 
 impl r2d2::ManageConnection for ConnectionManager {
     type Connection = DbConnection;
@@ -118,13 +153,27 @@ impl r2d2::ManageConnection for ConnectionManager {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(SQLITE_CONNECTION_PRAGMAS)
-                    .map_err(r2d2::Error::QueryError)?;
+                // `synchronous = FULL`: every acknowledged commit survives a power cut as well as
+                // a killed process. `busy_timeout`: a writer waits its turn for the single write
+                // lock, up to the statement timeout, and then the request is a 503.
+                conn.batch_execute(&format!(
+                    "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA busy_timeout = {};",
+                    self.options.statement_timeout.as_millis()
+                ))
+                .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Pg)
-                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(&self.postgres_url(url))
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {}; SET lock_timeout = {};",
+                    self.options.statement_timeout.as_millis(),
+                    self.options.statement_timeout.as_millis()
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Pg(conn))
+            }
         }
     }
 
@@ -142,8 +191,13 @@ impl r2d2::ManageConnection for ConnectionManager {
 pub struct PoolOptions {
     /// Most connections open at once.
     pub max_size: u32,
-    /// How long a request waits for a connection before it is answered 503.
+    /// How long a request waits for a connection (from the pool, or a new one) before it is
+    /// answered 503.
     pub connection_timeout: Duration,
+    /// How long one statement may run, or wait for a lock, before it is abandoned and the
+    /// request answered 503 (PostgreSQL `statement_timeout` and `lock_timeout`, SQLite
+    /// `busy_timeout`).
+    pub statement_timeout: Duration,
 }
 
 impl PoolOptions {
@@ -157,6 +211,7 @@ impl PoolOptions {
         PoolOptions {
             max_size,
             connection_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -180,11 +235,19 @@ pub enum InitError {
 /// A pool for `url` that opens connections lazily, as requests need them: it never fails to
 /// build, and a database that cannot be reached shows as 503 answers, not as a crash.
 pub fn pool(url: &DatabaseUrl, options: PoolOptions) -> DbPool {
-    r2d2::Pool::builder()
+    let inner = r2d2::Pool::builder()
         .max_size(options.max_size)
         .min_idle(Some(0))
         .connection_timeout(options.connection_timeout)
-        .build_unchecked(ConnectionManager { url: url.clone() })
+        .build_unchecked(ConnectionManager {
+            url: url.clone(),
+            options,
+        });
+    DbPool {
+        inner,
+        // A transaction may retry, so leave room for a few statements after the wait.
+        request_timeout: options.connection_timeout + options.statement_timeout * 2,
+    }
 }
 
 /// Opens the pool and brings the schema up to date. On PostgreSQL the migrations run under an
@@ -229,20 +292,27 @@ pub fn now() -> NaiveDateTime {
 }
 
 /// Runs `work` on a pooled connection on the blocking thread pool, so diesel's synchronous
-/// calls never stall the async workers. A pool that cannot hand out a connection in time is a
-/// 503, not a 500.
+/// calls never stall the async workers. A pool that cannot hand out a connection in time, or a
+/// database that does not answer within the request timeout, is a 503, not a 500 or a hang.
 pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
+    let timeout = pool.request_timeout;
     let pool = pool.clone();
-    web::block(move || {
+    let blocking = web::block(move || {
         let mut conn = pool.get().map_err(ApiError::unavailable)?;
         work(&mut conn)
-    })
-    .await
-    .map_err(ApiError::internal)?
+    });
+    match actix_web::rt::time::timeout(timeout, blocking).await {
+        Ok(result) => result.map_err(ApiError::internal)?,
+        // The blocking call goes on until the driver's own timeouts end it; the client does
+        // not wait for that.
+        Err(_) => Err(ApiError::unavailable(format!(
+            "the database did not answer within {timeout:?}"
+        ))),
+    }
 }
 
 /// Runs `work` as one write transaction: all of it commits or none of it does.

@@ -17,6 +17,7 @@ async fn app_without_database() -> TestApp {
     let options = PoolOptions {
         max_size: 2,
         connection_timeout: Duration::from_secs(1),
+        statement_timeout: Duration::from_secs(1),
     };
     app.state = AppState {
         pool: db::pool(&url, options),
