@@ -3,10 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use usergroups::db::{self, PoolOptions};
+use diesel::connection::SimpleConnection;
+use usergroups::auth::PermissionSet;
+use usergroups::db::{self, DatabaseUrl, DbConnection, PoolOptions};
 use usergroups::{AppState, Limits};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{new_organization, spawn_app, TestApp, TestDatabase};
 
 /// An app whose pool points at a port where no database listens.
 async fn app_without_database() -> TestApp {
@@ -57,5 +59,58 @@ async fn a_signed_request_is_a_503_within_the_connection_timeout() {
         started.elapsed() < Duration::from_secs(10),
         "took {:?}",
         started.elapsed()
+    );
+}
+
+/// An app on a fresh database whose statements give up after one second.
+async fn app_with_short_statement_timeout() -> (TestApp, TestDatabase, DatabaseUrl) {
+    let mut app = spawn_app().await;
+    let (database, url) = TestDatabase::create();
+    let options = PoolOptions {
+        max_size: 4,
+        connection_timeout: Duration::from_secs(2),
+        statement_timeout: Duration::from_secs(1),
+    };
+    let pool = db::init(&url, options).expect("the database initializes");
+    let (organization_id, credentials) = new_organization(&pool, PermissionSet::all());
+    app.state = AppState {
+        pool,
+        limits: Limits::default(),
+    };
+    app.organization_id = organization_id;
+    app.credentials = credentials;
+    (app, database, url)
+}
+
+#[actix_web::test]
+async fn a_write_blocked_by_a_lock_past_the_statement_timeout_is_a_503_and_changes_nothing() {
+    let (app, _database, url) = app_with_short_statement_timeout().await;
+    let group = app.create_group("Locked").await;
+    let id = group["id"].as_str().unwrap().to_owned();
+
+    // Another session holds the lock the delete needs: the whole database on SQLite, the
+    // group's row on PostgreSQL.
+    let mut holder = db::pool(&url, PoolOptions::for_url(&url)).get().unwrap();
+    match &mut *holder {
+        DbConnection::Sqlite(c) => c.batch_execute("BEGIN IMMEDIATE").unwrap(),
+        DbConnection::Pg(c) => c
+            .batch_execute(&format!(
+                "BEGIN; SELECT id FROM user_groups WHERE id = '{id}' FOR UPDATE"
+            ))
+            .unwrap(),
+    }
+    let started = Instant::now();
+    let blocked = app.delete(&format!("/api/v1/user-groups/{id}")).await;
+    let waited = started.elapsed();
+    holder.batch_execute("ROLLBACK").unwrap();
+
+    blocked.assert_error(503);
+    assert!(waited < Duration::from_secs(8), "waited {waited:?}");
+    let after = app.get(&format!("/api/v1/user-groups/{id}")).await;
+    assert_eq!(
+        after.status.as_u16(),
+        200,
+        "the refused delete changed nothing: {}",
+        after.body
     );
 }
