@@ -7,10 +7,11 @@
 pub mod locks;
 pub mod schema;
 
+use std::cell::Cell;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::web;
 use chrono::{NaiveDateTime, SubsecRound, Utc};
@@ -291,6 +292,22 @@ pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(0)
 }
 
+thread_local! {
+    /// When the request whose database work runs on this thread has been answered 503 for
+    /// taking too long: a write transaction still running then rolls back instead of
+    /// committing, so a change the client was told failed does not happen later.
+    static REQUEST_DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+fn past_request_deadline() -> Result<(), ApiError> {
+    match REQUEST_DEADLINE.get() {
+        Some(deadline) if Instant::now() >= deadline => Err(ApiError::unavailable(
+            "the request was answered 503 before this transaction could commit; rolled back",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Runs `work` on a pooled connection on the blocking thread pool, so diesel's synchronous
 /// calls never stall the async workers. A pool that cannot hand out a connection in time, or a
 /// database that does not answer within the request timeout, is a 503, not a 500 or a hang.
@@ -300,10 +317,16 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
     let timeout = pool.request_timeout;
+    let deadline = Instant::now() + timeout;
     let pool = pool.clone();
     let blocking = web::block(move || {
-        let mut conn = pool.get().map_err(ApiError::unavailable)?;
-        work(&mut conn)
+        REQUEST_DEADLINE.set(Some(deadline));
+        let result = pool
+            .get()
+            .map_err(ApiError::unavailable)
+            .and_then(|mut conn| work(&mut conn));
+        REQUEST_DEADLINE.set(None);
+        result
     });
     match actix_web::rt::time::timeout(timeout, blocking).await {
         Ok(result) => result.map_err(ApiError::internal)?,
@@ -331,7 +354,12 @@ where
     }
     let mut attempt = 1;
     loop {
-        match conn.transaction(&mut work) {
+        let attempt_result: Result<T, ApiError> = conn.transaction(|conn| {
+            let value = work(conn)?;
+            past_request_deadline()?;
+            Ok(value)
+        });
+        match attempt_result {
             Err(e) if e.is_retryable() && attempt < WRITE_ATTEMPTS => {
                 log::warn!("retrying a write transaction after: {e}");
                 attempt += 1;
@@ -350,7 +378,7 @@ where
     if let DbConnection::Sqlite(c) = conn {
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
     }
-    let result = work(conn);
+    let result = work(conn).and_then(|value| past_request_deadline().map(|()| value));
     let DbConnection::Sqlite(c) = conn else {
         return Err(ApiError::internal(
             "connection changed backend inside a transaction",

@@ -151,6 +151,12 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
     let mut options = PoolOptions::for_url(&database_url);
     options.max_size = if database.is_postgres() { 16 } else { 4 };
     let pool = db::init(&database_url, options).expect("the test database initializes");
+    app_on(database, pool, limits)
+}
+
+/// An app on `pool` (a pool of `database`, perhaps opened with special options or through a
+/// proxy), with a new organization and its all-permissions key.
+pub fn app_on(database: TestDatabase, pool: DbPool, limits: Limits) -> TestApp {
     let (organization_id, credentials) = new_organization(&pool, PermissionSet::all());
     TestApp {
         state: AppState { pool, limits },

@@ -5,10 +5,13 @@ mod helpers;
 
 mod auth;
 mod binary;
+mod faults;
 mod groups;
 mod invariants;
 mod isolation;
+mod openapi;
 mod precedence;
+mod proxy;
 mod signing;
 mod unavailable;
 mod users;

@@ -4,11 +4,10 @@
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use usergroups::auth::PermissionSet;
 use usergroups::db::{self, DatabaseUrl, DbConnection, PoolOptions};
 use usergroups::{AppState, Limits};
 
-use crate::helpers::{new_organization, spawn_app, TestApp, TestDatabase};
+use crate::helpers::{app_on, spawn_app, TestApp, TestDatabase};
 
 /// An app whose pool points at a port where no database listens.
 async fn app_without_database() -> TestApp {
@@ -63,8 +62,7 @@ async fn a_signed_request_is_a_503_within_the_connection_timeout() {
 }
 
 /// An app on a fresh database whose statements give up after one second.
-async fn app_with_short_statement_timeout() -> (TestApp, TestDatabase, DatabaseUrl) {
-    let mut app = spawn_app().await;
+fn app_with_short_statement_timeout() -> (TestApp, DatabaseUrl) {
     let (database, url) = TestDatabase::create();
     let options = PoolOptions {
         max_size: 4,
@@ -72,19 +70,12 @@ async fn app_with_short_statement_timeout() -> (TestApp, TestDatabase, DatabaseU
         statement_timeout: Duration::from_secs(1),
     };
     let pool = db::init(&url, options).expect("the database initializes");
-    let (organization_id, credentials) = new_organization(&pool, PermissionSet::all());
-    app.state = AppState {
-        pool,
-        limits: Limits::default(),
-    };
-    app.organization_id = organization_id;
-    app.credentials = credentials;
-    (app, database, url)
+    (app_on(database, pool, Limits::default()), url)
 }
 
 #[actix_web::test]
 async fn a_write_blocked_by_a_lock_past_the_statement_timeout_is_a_503_and_changes_nothing() {
-    let (app, _database, url) = app_with_short_statement_timeout().await;
+    let (app, url) = app_with_short_statement_timeout();
     let group = app.create_group("Locked").await;
     let id = group["id"].as_str().unwrap().to_owned();
 
