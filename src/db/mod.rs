@@ -266,7 +266,9 @@ pub fn init(url: &DatabaseUrl, options: PoolOptions) -> Result<DbPool, InitError
             // WAL is a property of the file: set once, it lets readers run beside the writer.
             c.batch_execute("PRAGMA journal_mode = WAL;")
                 .map_err(|e| InitError::Migrate(e.to_string()))?;
-            c.run_pending_migrations(SQLITE_MIGRATIONS)
+            // Under the write lock, so processes starting together on one file apply each
+            // migration once (the others wait, then find nothing pending).
+            c.immediate_transaction(|c| c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()))
                 .map_err(migrate_error)?;
         }
         DbConnection::Pg(c) => {

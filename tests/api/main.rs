@@ -9,6 +9,7 @@ mod faults;
 mod groups;
 mod invariants;
 mod isolation;
+mod live_server;
 mod openapi;
 mod precedence;
 mod proxy;
