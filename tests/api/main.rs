@@ -13,6 +13,7 @@ mod live_server;
 mod openapi;
 mod precedence;
 mod proxy;
+mod scale;
 mod signing;
 mod unavailable;
 mod users;
