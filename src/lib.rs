@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod models;
+pub mod openapi;
 pub mod routes;
 pub mod server;
 

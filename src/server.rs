@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::db::{self, DbPool};
 use crate::error::ApiError;
 use crate::models::UsedSignature;
+use crate::openapi;
 use crate::routes::{groups, health, route_not_found, users};
 
 /// Limits every request is held to.
@@ -95,6 +96,7 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 /// | route | methods |
 /// | --- | --- |
 /// | `/healthz`, `/readyz` | GET, unsigned |
+/// | `/openapi.json` | GET, unsigned: the OpenAPI document ([`crate::openapi`]) |
 /// | `/api/v1/user-groups[/]` | GET (list), POST (create) |
 /// | `/api/v1/user-groups/{id}` | GET, PUT, DELETE |
 /// | `/api/v1/users[/]` | GET (list), POST (create) |
@@ -114,6 +116,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
             .service(
                 web::resource("/readyz")
                     .route(web::get().to(health::readyz))
+                    .default_service(method_not_allowed("GET")),
+            )
+            .service(
+                web::resource("/openapi.json")
+                    .route(web::get().to(openapi::get_openapi))
                     .default_service(method_not_allowed("GET")),
             )
             .service(

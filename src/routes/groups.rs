@@ -1,4 +1,8 @@
 //! `/api/v1/user-groups`: create, list, get, partially update and soft-delete user groups.
+//!
+//! Each handler's `#[utoipa::path]` is its entry in the OpenAPI document ([`crate::openapi`]):
+//! the status codes listed there are the ones its doc comment names, plus the answers every
+//! signed route shares (401, 413, 429, 500, 503, and 415 for bodies).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -6,12 +10,16 @@ use serde_json::value::RawValue;
 
 use super::input::{check_length, id_only, no_query, path_id, require_json, JsonObject, Query};
 use super::{json_response, page_of};
-use crate::api;
+use crate::api::{self, CreateGroup, ErrorBody, UpdateGroup};
 use crate::auth::{Caller, Permission};
 use crate::db;
 use crate::error::ApiError;
 use crate::models::group::GROUP_NOT_FOUND;
 use crate::models::{Group, GroupChanges, NewGroup};
+use crate::openapi::{
+    InternalError, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable,
+    UnsupportedMediaType,
+};
 use crate::server::AppState;
 
 const NAME_MAX: usize = 255;
@@ -79,6 +87,50 @@ fn take_optional_fields(
 
 /// `POST /api/v1/user-groups`: `{name, description?, externalId?, extraFields?}` → 201 with the
 /// group. 400 for bad fields, 409 when a live group has the name or externalId.
+#[utoipa::path(
+    post,
+    path = "/api/v1/user-groups",
+    tag = "user-groups",
+    summary = "Create a user group",
+    security(("onlivesite" = [])),
+    request_body(content = CreateGroup, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new group.", body = api::Group, example = json!({
+            "id": "550e8400-e29b-41d4-a716-446655440000", "name": "Global Sales Team",
+            "description": "International sales team", "externalId": "SALES_TEAM_01",
+            "organizationId": "123e4567-e89b-12d3-a456-426614174000",
+            "extraFields": {"department": "Sales", "allowedFeatures": ["product_management"]},
+            "createdAt": "2025-05-22T10:30:00Z", "updatedAt": "2025-05-22T10:30:00Z"})),
+        (status = 400, description = "The body is not a JSON object, or fields are missing, \
+            mistyped, unknown, empty or too long (every bad field is listed); or a query was sent.",
+            body = ErrorBody, examples(
+            ("empty name" = (value = json!({"statusCode": 400, "message": "Invalid input",
+                "errors": [{"field": "name", "message": "name must not be empty"}]}))),
+            ("unknown field" = (value = json!({"statusCode": 400, "message": "Invalid input",
+                "errors": [{"field": "color", "message": "color is not a known field"}]}))),
+        )),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "The access key lacks `user-groups:write`.", body = ErrorBody,
+            example = json!({"statusCode": 403,
+                "message": "Access key is not allowed to write user groups"})),
+        (status = 409, description = "A live group of the organization already has this `name` \
+            or `externalId` (named in `errors`).", body = ErrorBody, examples(
+            ("name taken" = (value = json!({"statusCode": 409,
+                "message": "A user group with this name already exists",
+                "errors": [{"field": "name",
+                    "message": "A user group with this name already exists"}]}))),
+            ("externalId taken" = (value = json!({"statusCode": 409,
+                "message": "A user group with this externalId already exists",
+                "errors": [{"field": "externalId",
+                    "message": "A user group with this externalId already exists"}]}))),
+        )),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn create_group(
     req: HttpRequest,
     caller: Caller,
@@ -107,6 +159,49 @@ pub async fn create_group(
 
 /// `GET /api/v1/user-groups?page&limit&search&organizationId`: 200 with one page of the
 /// organization's live groups, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/user-groups",
+    tag = "user-groups",
+    summary = "List user groups",
+    description = "One page of the organization's live groups, newest first (`createdAt`, then \
+        `id`). Unknown or repeated query parameters are a 400.",
+    security(("onlivesite" = [])),
+    params(
+        ("page" = Option<i64>, Query, minimum = 1, example = 1,
+            description = "The page number, from 1 (default 1)."),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
+            description = "Items per page, 1 to 100 (default 20)."),
+        ("search" = Option<String>, Query, example = "sales",
+            description = "A case-insensitive substring of the name or the description; `%` \
+                and `_` are taken literally."),
+        ("organizationId" = Option<String>, Query, format = "uuid",
+            example = "123e4567-e89b-12d3-a456-426614174000",
+            description = "The caller's organization; any other gives an empty page."),
+    ),
+    responses(
+        (status = 200, description = "One page of groups.", body = api::Page<api::Group>,
+            example = json!({"items": [{
+                "id": "550e8400-e29b-41d4-a716-446655440000", "name": "Global Sales Team",
+                "description": "International sales team", "externalId": "SALES_TEAM_01",
+                "organizationId": "123e4567-e89b-12d3-a456-426614174000",
+                "extraFields": {"department": "Sales", "allowedFeatures": ["product_management"]},
+                "createdAt": "2025-05-22T10:30:00Z", "updatedAt": "2025-05-22T10:35:00Z"}],
+                "page": 1, "limit": 20, "total": 1, "totalPages": 1})),
+        (status = 400, description = "A bad `page`, `limit` or `organizationId`, or an unknown \
+            or repeated parameter (every bad one is listed).", body = ErrorBody,
+            example = json!({"statusCode": 400, "message": "Invalid input", "errors": [
+                {"field": "limit", "message": "limit must be a whole number from 1 to 100"}]})),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "The access key lacks `user-groups:read`.", body = ErrorBody,
+            example = json!({"statusCode": 403,
+                "message": "Access key is not allowed to read user groups"})),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn list_groups(
     req: HttpRequest,
     caller: Caller,
@@ -141,6 +236,32 @@ pub async fn list_groups(
 
 /// `GET /api/v1/user-groups/{id}`: 200 with the group, 404 when missing, deleted or another
 /// organization's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/user-groups/{id}",
+    tag = "user-groups",
+    summary = "Read a user group",
+    security(("onlivesite" = [])),
+    params(("id" = String, Path, format = "uuid", example = "550e8400-e29b-41d4-a716-446655440000",
+        description = "The group's id (a hyphenated UUID, any case).")),
+    responses(
+        (status = 200, description = "The group.", body = api::Group),
+        (status = 400, description = "The id is not a UUID, or a query was sent.", body = ErrorBody,
+            example = json!({"statusCode": 400, "message": "Invalid input",
+                "errors": [{"field": "id", "message": "id must be a UUID"}]})),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "The access key lacks `user-groups:read`.", body = ErrorBody,
+            example = json!({"statusCode": 403,
+                "message": "Access key is not allowed to read user groups"})),
+        (status = 404, description = "No live group of the organization has this id: missing, \
+            deleted or another organization's.", body = ErrorBody,
+            example = json!({"statusCode": 404, "message": "User group not found"})),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn get_group(
     req: HttpRequest,
     caller: Caller,
@@ -159,6 +280,53 @@ pub async fn get_group(
 
 /// `PUT /api/v1/user-groups/{id}`: partial update; only the fields sent change (`null` clears
 /// `description`/`externalId`, `extraFields` is replaced whole). 200 with the group; 404, 409.
+#[utoipa::path(
+    put,
+    path = "/api/v1/user-groups/{id}",
+    tag = "user-groups",
+    summary = "Partially update a user group",
+    description = "Only the fields sent change: `null` clears `description` or `externalId`, \
+        `extraFields` is replaced whole, and `{}` only moves `updatedAt` (the time of this \
+        change, in whole seconds, so it may equal `createdAt`).",
+    security(("onlivesite" = [])),
+    params(("id" = String, Path, format = "uuid", example = "550e8400-e29b-41d4-a716-446655440000",
+        description = "The group's id (a hyphenated UUID, any case).")),
+    request_body(content = UpdateGroup, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated group.", body = api::Group, example = json!({
+            "id": "550e8400-e29b-41d4-a716-446655440000", "name": "Global Sales Team",
+            "description": null, "externalId": "SALES_TEAM_01",
+            "organizationId": "123e4567-e89b-12d3-a456-426614174000",
+            "extraFields": {"department": "Sales EMEA"},
+            "createdAt": "2025-05-22T10:30:00Z", "updatedAt": "2025-05-22T10:35:00Z"})),
+        (status = 400, description = "A bad id, or fields that are mistyped, unknown, `null` \
+            where they cannot be, empty or too long (every bad field is listed).",
+            body = ErrorBody, examples(
+            ("null name" = (value = json!({"statusCode": 400, "message": "Invalid input",
+                "errors": [{"field": "name", "message": "name must be a string"}]}))),
+            ("bad id" = (value = json!({"statusCode": 400, "message": "Invalid input",
+                "errors": [{"field": "id", "message": "id must be a UUID"}]}))),
+        )),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "The access key lacks `user-groups:write`.", body = ErrorBody,
+            example = json!({"statusCode": 403,
+                "message": "Access key is not allowed to write user groups"})),
+        (status = 404, description = "No live group of the organization has this id.",
+            body = ErrorBody,
+            example = json!({"statusCode": 404, "message": "User group not found"})),
+        (status = 409, description = "Another live group of the organization already has this \
+            `name` or `externalId` (named in `errors`).", body = ErrorBody,
+            example = json!({"statusCode": 409,
+                "message": "A user group with this name already exists",
+                "errors": [{"field": "name",
+                    "message": "A user group with this name already exists"}]})),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn update_group(
     req: HttpRequest,
     caller: Caller,
@@ -190,6 +358,48 @@ pub async fn update_group(
 /// `DELETE /api/v1/user-groups/{id}`: soft delete. 200 with the final group and `deletedAt`;
 /// 403 `"Cannot delete user group with active members"` (with `reason` and `activeMembers`)
 /// while any live user is in it; 404 when missing or already deleted.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/user-groups/{id}",
+    tag = "user-groups",
+    summary = "Soft-delete a user group",
+    description = "Sets `deletedAt` and returns the final group, `extraFields` included. The \
+        group is never visible through the API again, and its name and `externalId` may be \
+        reused. Refused while any live user is a member.",
+    security(("onlivesite" = [])),
+    params(("id" = String, Path, format = "uuid", example = "550e8400-e29b-41d4-a716-446655440000",
+        description = "The group's id (a hyphenated UUID, any case).")),
+    responses(
+        (status = 200, description = "The final group, with `deletedAt` (equal to `updatedAt`).",
+            body = api::Group, example = json!({
+            "id": "550e8400-e29b-41d4-a716-446655440000", "name": "Global Sales Team",
+            "description": "International sales team", "externalId": "SALES_TEAM_01",
+            "organizationId": "123e4567-e89b-12d3-a456-426614174000",
+            "extraFields": {"department": "Sales", "allowedFeatures": ["product_management"]},
+            "createdAt": "2025-05-22T10:30:00Z", "updatedAt": "2025-05-22T11:00:00Z",
+            "deletedAt": "2025-05-22T11:00:00Z"})),
+        (status = 400, description = "The id is not a UUID, or a query was sent.", body = ErrorBody,
+            example = json!({"statusCode": 400, "message": "Invalid input",
+                "errors": [{"field": "id", "message": "id must be a UUID"}]})),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "The access key lacks `user-groups:delete`, or the group \
+            still has active members (`reason` and `activeMembers` say so).", body = ErrorBody,
+            examples(
+            ("active members" = (value = json!({"statusCode": 403,
+                "message": "Cannot delete user group with active members",
+                "reason": "group_has_active_members", "activeMembers": 2}))),
+            ("missing permission" = (value = json!({"statusCode": 403,
+                "message": "Access key is not allowed to delete user groups"}))),
+        )),
+        (status = 404, description = "No live group of the organization has this id (missing, \
+            already deleted or another organization's).", body = ErrorBody,
+            example = json!({"statusCode": 404, "message": "User group not found"})),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn delete_group(
     req: HttpRequest,
     caller: Caller,

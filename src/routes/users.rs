@@ -1,17 +1,25 @@
 //! `/api/v1/users`: create, list, get, partially update and soft-delete users. Membership of a
 //! group is the user's `userGroupId`, set by create and update.
+//!
+//! Each handler's `#[utoipa::path]` is its entry in the OpenAPI document ([`crate::openapi`]):
+//! the status codes listed there are the ones its doc comment names, plus the answers every
+//! signed route shares (401, 413, 429, 500, 503, and 415 for bodies).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::input::{id_only, no_query, parse_uuid, path_id, require_json, JsonObject, Query};
 use super::{json_response, page_of};
-use crate::api;
+use crate::api::{self, CreateUser, ErrorBody, UpdateUser};
 use crate::auth::{Caller, Permission};
 use crate::db;
 use crate::error::ApiError;
 use crate::models::user::USER_NOT_FOUND;
 use crate::models::{NewUser, Role, User, UserChanges};
+use crate::openapi::{
+    InternalError, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable,
+    UnsupportedMediaType,
+};
 use crate::server::AppState;
 
 const NAME_MAX: usize = 100;
@@ -133,6 +141,49 @@ fn take_group_id(body: &mut JsonObject<'_>) -> Option<Option<String>> {
 /// `POST /api/v1/users`: `{firstName, lastName, email, role?, avatar?, userGroupId?}` → 201 with
 /// the user. 400 for bad fields or a `userGroupId` naming no live group of the organization;
 /// 409 when a live user has the email (case-insensitively).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    summary = "Create a user",
+    security(("onlivesite" = [])),
+    request_body(content = CreateUser, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new user.", body = api::User, example = json!({
+            "id": "01970e6c-8a2b-7c3d-9e4f-5a6b7c8d9e0f",
+            "firstName": "Ada", "lastName": "Lovelace",
+            "fullName": "Ada Lovelace", "email": "ada@example.com", "role": "creator",
+            "avatar": null, "organizationId": "123e4567-e89b-12d3-a456-426614174000",
+            "userGroupId": "550e8400-e29b-41d4-a716-446655440000",
+            "createdAt": "2025-05-22T10:40:00Z", "updatedAt": "2025-05-22T10:40:00Z"})),
+        (status = 400, description = "The body is not a JSON object, or fields are missing, \
+            mistyped, unknown, empty, too long or malformed (every bad field is listed); \
+            `userGroupId` names no live group of the organization; or a query was sent.",
+            body = ErrorBody, examples(
+            ("bad email and role" = (value = json!({"statusCode": 400, "message": "Invalid input",
+                "errors": [{"field": "email", "message": "email must be a valid email address"},
+                    {"field": "role", "message": "role must be one of creator, editor, admin"}]}))),
+            ("unknown group" = (value = json!({"statusCode": 400, "message": "Invalid input",
+                "errors": [{"field": "userGroupId",
+                    "message":
+                        "userGroupId must name an existing user group (User group not found)"}]}))),
+        )),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "The access key lacks `users:write`.", body = ErrorBody,
+            example = json!({"statusCode": 403,
+                "message": "Access key is not allowed to write users"})),
+        (status = 409, description = "A live user of the organization already has this email \
+            (compared case-insensitively).", body = ErrorBody,
+            example = json!({"statusCode": 409, "message": "A user with this email already exists",
+                "errors": [{"field": "email",
+                    "message": "A user with this email already exists"}]})),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn create_user(
     req: HttpRequest,
     caller: Caller,
@@ -175,6 +226,55 @@ pub async fn create_user(
 
 /// `GET /api/v1/users?page&limit&search&organizationId&userGroupId`: 200 with one page of the
 /// organization's live users, newest first; `userGroupId` keeps the group's active members.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    summary = "List users",
+    description = "One page of the organization's live users, newest first (`createdAt`, then \
+        `id`). Unknown or repeated query parameters are a 400.",
+    security(("onlivesite" = [])),
+    params(
+        ("page" = Option<i64>, Query, minimum = 1, example = 1,
+            description = "The page number, from 1 (default 1)."),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
+            description = "Items per page, 1 to 100 (default 20)."),
+        ("search" = Option<String>, Query, example = "ada",
+            description = "A case-insensitive substring of the full name or the email; `%` and \
+                `_` are taken literally."),
+        ("organizationId" = Option<String>, Query, format = "uuid",
+            example = "123e4567-e89b-12d3-a456-426614174000",
+            description = "The caller's organization; any other gives an empty page."),
+        ("userGroupId" = Option<String>, Query, format = "uuid",
+            example = "550e8400-e29b-41d4-a716-446655440000",
+            description = "Only the active members of this group; a group that is unknown, \
+                deleted or another organization's gives an empty page."),
+    ),
+    responses(
+        (status = 200, description = "One page of users.", body = api::Page<api::User>,
+            example = json!({"items": [{
+            "id": "01970e6c-8a2b-7c3d-9e4f-5a6b7c8d9e0f",
+            "firstName": "Ada", "lastName": "Lovelace",
+            "fullName": "Ada Lovelace", "email": "ada@example.com", "role": "creator",
+            "avatar": null, "organizationId": "123e4567-e89b-12d3-a456-426614174000",
+            "userGroupId": "550e8400-e29b-41d4-a716-446655440000",
+            "createdAt": "2025-05-22T10:40:00Z", "updatedAt": "2025-05-22T10:40:00Z"}],
+            "page": 1, "limit": 20, "total": 1, "totalPages": 1})),
+        (status = 400, description = "A bad `page`, `limit`, `organizationId` or `userGroupId`, \
+            or an unknown or repeated parameter (every bad one is listed).", body = ErrorBody,
+            example = json!({"statusCode": 400, "message": "Invalid input", "errors": [
+                {"field": "page", "message": "page must be a whole number of at least 1"},
+                {"field": "userGroupId", "message": "userGroupId must be a UUID"}]})),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "The access key lacks `users:read`.", body = ErrorBody,
+            example = json!({"statusCode": 403,
+                "message": "Access key is not allowed to read users"})),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn list_users(
     req: HttpRequest,
     caller: Caller,
@@ -215,6 +315,32 @@ pub async fn list_users(
 }
 
 /// `GET /api/v1/users/{id}`: 200 with the user, 404 `"User not found"`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    summary = "Read a user",
+    security(("onlivesite" = [])),
+    params(("id" = String, Path, format = "uuid", example = "01970e6c-8a2b-7c3d-9e4f-5a6b7c8d9e0f",
+        description = "The user's id (a hyphenated UUID, any case).")),
+    responses(
+        (status = 200, description = "The user.", body = api::User),
+        (status = 400, description = "The id is not a UUID, or a query was sent.", body = ErrorBody,
+            example = json!({"statusCode": 400, "message": "Invalid input",
+                "errors": [{"field": "id", "message": "id must be a UUID"}]})),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "The access key lacks `users:read`.", body = ErrorBody,
+            example = json!({"statusCode": 403,
+                "message": "Access key is not allowed to read users"})),
+        (status = 404, description = "No live user of the organization has this id: missing, \
+            deleted or another organization's.", body = ErrorBody,
+            example = json!({"statusCode": 404, "message": "User not found"})),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn get_user(
     req: HttpRequest,
     caller: Caller,
@@ -234,6 +360,51 @@ pub async fn get_user(
 /// `PUT /api/v1/users/{id}`: partial update of `firstName, lastName, role, avatar, userGroupId`
 /// (`null` removes the avatar or the membership; `email` cannot change: 400). 200 with the user;
 /// 403 when it would demote the organization's last live admin; 404.
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    summary = "Partially update a user",
+    description = "Only the fields sent change: `null` removes the avatar or the membership \
+        (`userGroupId`), and `{}` only moves `updatedAt`. `email` cannot change (400).",
+    security(("onlivesite" = [])),
+    params(("id" = String, Path, format = "uuid", example = "01970e6c-8a2b-7c3d-9e4f-5a6b7c8d9e0f",
+        description = "The user's id (a hyphenated UUID, any case).")),
+    request_body(content = UpdateUser, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated user.", body = api::User, example = json!({
+            "id": "01970e6c-8a2b-7c3d-9e4f-5a6b7c8d9e0f",
+            "firstName": "Ada", "lastName": "Lovelace",
+            "fullName": "Ada Lovelace", "email": "ada@example.com", "role": "editor",
+            "avatar": null, "organizationId": "123e4567-e89b-12d3-a456-426614174000",
+            "userGroupId": null,
+            "createdAt": "2025-05-22T10:40:00Z", "updatedAt": "2025-05-22T10:45:00Z"})),
+        (status = 400, description = "A bad id; an `email` field; fields that are mistyped, \
+            unknown, `null` where they cannot be, empty, too long or malformed (every bad field \
+            is listed); or a `userGroupId` naming no live group of the organization.",
+            body = ErrorBody, examples(
+            ("email sent" = (value = json!({"statusCode": 400, "message": "Invalid input",
+                "errors": [{"field": "email", "message": "email cannot be changed"}]}))),
+            ("bad avatar" = (value = json!({"statusCode": 400, "message": "Invalid input",
+                "errors": [{"field": "avatar", "message": "avatar must be an https URL"}]}))),
+        )),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "The access key lacks `users:write`, or the change would \
+            leave the organization without a live admin.", body = ErrorBody, examples(
+            ("last admin" = (value = json!({"statusCode": 403,
+                "message": "Cannot demote the organization's last admin user"}))),
+            ("missing permission" = (value = json!({"statusCode": 403,
+                "message": "Access key is not allowed to write users"}))),
+        )),
+        (status = 404, description = "No live user of the organization has this id.",
+            body = ErrorBody, example = json!({"statusCode": 404, "message": "User not found"})),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn update_user(
     req: HttpRequest,
     caller: Caller,
@@ -267,6 +438,46 @@ pub async fn update_user(
 
 /// `DELETE /api/v1/users/{id}`: soft delete. 200 with the final user and `deletedAt`; 403 for
 /// the organization's last live admin; 404 when missing or already deleted.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    summary = "Soft-delete a user",
+    description = "Sets `deletedAt` and returns the final user, which leaves its group and is \
+        never visible through the API again; its email may be reused.",
+    security(("onlivesite" = [])),
+    params(("id" = String, Path, format = "uuid", example = "01970e6c-8a2b-7c3d-9e4f-5a6b7c8d9e0f",
+        description = "The user's id (a hyphenated UUID, any case).")),
+    responses(
+        (status = 200, description = "The final user, with `deletedAt` (equal to `updatedAt`).",
+            body = api::User, example = json!({
+            "id": "01970e6c-8a2b-7c3d-9e4f-5a6b7c8d9e0f",
+            "firstName": "Ada", "lastName": "Lovelace",
+            "fullName": "Ada Lovelace", "email": "ada@example.com", "role": "creator",
+            "avatar": null, "organizationId": "123e4567-e89b-12d3-a456-426614174000",
+            "userGroupId": "550e8400-e29b-41d4-a716-446655440000",
+            "createdAt": "2025-05-22T10:40:00Z", "updatedAt": "2025-05-22T11:00:00Z",
+            "deletedAt": "2025-05-22T11:00:00Z"})),
+        (status = 400, description = "The id is not a UUID, or a query was sent.", body = ErrorBody,
+            example = json!({"statusCode": 400, "message": "Invalid input",
+                "errors": [{"field": "id", "message": "id must be a UUID"}]})),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "The access key lacks `users:delete`, or the user is the \
+            organization's last live admin.", body = ErrorBody, examples(
+            ("last admin" = (value = json!({"statusCode": 403,
+                "message": "Cannot delete the organization's last admin user"}))),
+            ("missing permission" = (value = json!({"statusCode": 403,
+                "message": "Access key is not allowed to delete users"}))),
+        )),
+        (status = 404, description = "No live user of the organization has this id (missing, \
+            already deleted or another organization's).", body = ErrorBody,
+            example = json!({"statusCode": 404, "message": "User not found"})),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn delete_user(
     req: HttpRequest,
     caller: Caller,

@@ -1,0 +1,373 @@
+//! The OpenAPI 3.1 document of the API, served unsigned at `GET /openapi.json`.
+//!
+//! It is generated from the code rather than kept by hand: the JSON shapes come from the
+//! `ToSchema` derives in [`crate::api`], each operation from the `#[utoipa::path]` attribute on
+//! its handler in [`crate::routes`], and this module adds what belongs to no single handler: the
+//! `onlivesite` security scheme, the error answers every signed route shares, and the
+//! `x-request-id` header of every response. The document is built once, on first request, and
+//! then served as the same bytes. `tests/api/openapi.rs` checks it against the routes that
+//! [`crate::server::configure`] registers and validates every example in it against its schema.
+
+use std::sync::OnceLock;
+
+use actix_web::HttpResponse;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response};
+use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
+
+use crate::api::{
+    CreateGroup, CreateUser, ErrorBody, FieldError, Group, Page, UpdateGroup, UpdateUser, User,
+};
+use crate::error::ApiError;
+use crate::routes::{groups, health, users, JSON_UTF8};
+
+/// The name of the security scheme every `/api/v1` operation requires.
+pub const SECURITY_SCHEME: &str = "onlivesite";
+
+/// The media type of every JSON body in the document. The server answers with
+/// `application/json; charset=utf-8` and accepts `application/json` or `application/*+json`.
+const JSON: &str = "application/json";
+
+/// What the `onlivesite` scheme's description tells a client author.
+const SECURITY_DESCRIPTION: &str = "\
+Every request under `/api/v1/` is signed with the ONLIVESITE-HMAC-SHA256 scheme, a \
+SigV4-style HMAC (see the README's \"Signing\" section and `signing.md` of the contract). \
+The client sends two headers:\n\n    \
+x-onlive-site-date: 20261122T101500Z\n    \
+Authorization: ONLIVESITE Credential:<AccessKeyId>, Signature=<64 lowercase hex>\n\n\
+`x-onlive-site-date` is the request time in UTC (`YYYYMMDDTHHMMSSZ`), within 15 minutes of \
+the server's clock. The signature is the lowercase hex HMAC-SHA256, under the secret access key, \
+of `ONLIVESITE-HMAC-SHA256\\n<x-onlive-site-date>\\n<hex SHA-256 of the canonical request>`, \
+where the canonical request is the method, the path as sent, the canonical query string, the \
+signed headers (`host;x-onlive-site-date` unless `SignedHeaders=` lists more) and the hex \
+SHA-256 of the body, one per line. A POST, PUT or DELETE signature is accepted once: two \
+identical writes in one second must differ by a signed nonce header such as \
+`x-onlive-site-nonce`. Every failure is a 401 whose `reason` names the failed check.";
+
+/// The document's overview.
+const DESCRIPTION: &str = "\
+An organization's user groups and users, compatible with the Onlive Open API. Every route \
+under `/api/v1/` requires a signed request (the `onlivesite` security scheme) and acts on the \
+organization that owns the access key; another organization's rows answer exactly like rows \
+that do not exist. `/healthz`, `/readyz` and `/openapi.json` are unsigned.\n\n\
+Everything is JSON (`application/json; charset=utf-8`); times are RFC 3339 UTC with whole \
+seconds (`2025-05-22T10:30:00Z`); ids are lowercase UUID v7. Deletion is a soft delete: the \
+final object is returned with `deletedAt` and is never visible again.\n\n\
+The trailing-slash form of each path (`/api/v1/user-groups/`, `/api/v1/users/{id}/`) is \
+accepted too and answers the same. Unknown or repeated query parameters and unknown JSON \
+fields are a 400 listing every bad field.\n\n\
+Every non-2xx answer has the `ErrorBody` shape, including the 404 `\"Route not found\"` of an \
+unknown path and the 405 `\"Method not allowed\"` (with an `Allow` header) of another method on \
+a known path. When several answers apply, the first of this list wins: 413, 401, 429, \
+404/405 for the route, 403 for a missing permission, 415, 400, 404 for a missing resource, \
+then 403/409 for the state of the data. Every response carries an `x-request-id` header.";
+
+/// A user's role. (A schema-only twin of `models::Role`, which has no serde form: the API
+/// carries the role as a string.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(description = "A user's role: `creator` (the default), `editor` or `admin`.")]
+pub enum Role {
+    /// The default role.
+    Creator,
+    /// An editor.
+    Editor,
+    /// An administrator; the organization always keeps at least one live admin.
+    Admin,
+}
+
+/// The OpenAPI document: every route of [`crate::server::configure`] with its bodies, status
+/// codes and security. Build it with [`document`], or take the served bytes from
+/// [`document_json`].
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "usergroups", description = DESCRIPTION),
+    paths(
+        groups::create_group,
+        groups::list_groups,
+        groups::get_group,
+        groups::update_group,
+        groups::delete_group,
+        users::create_user,
+        users::list_users,
+        users::get_user,
+        users::update_user,
+        users::delete_user,
+        health::healthz,
+        health::readyz,
+        get_openapi,
+    ),
+    components(
+        schemas(
+            Group,
+            User,
+            Page<Group>,
+            Page<User>,
+            CreateGroup,
+            UpdateGroup,
+            CreateUser,
+            UpdateUser,
+            ErrorBody,
+            FieldError,
+            Role,
+            health::Status,
+        ),
+        responses(
+            Unauthorized,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            TooManyRequests,
+            InternalError,
+            Unavailable,
+        ),
+    ),
+    modifiers(&Signing, &RequestIdHeader),
+    tags(
+        (name = "user-groups",
+            description = "User groups: create, list, read, partially update and soft-delete."),
+        (name = "users", description = "Users and their membership of one group (`userGroupId`)."),
+        (name = "service", description = "Unsigned probes and this document."),
+    ),
+)]
+pub struct ApiDoc;
+
+/// The document as a value, freshly generated.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The document as the JSON text `GET /openapi.json` serves, generated once per process.
+pub fn document_json() -> Result<&'static str, ApiError> {
+    static DOCUMENT: OnceLock<Result<String, String>> = OnceLock::new();
+    DOCUMENT
+        .get_or_init(|| document().to_json().map_err(|e| e.to_string()))
+        .as_deref()
+        .map_err(|e| ApiError::internal(format!("the OpenAPI document does not serialize: {e}")))
+}
+
+/// `GET /openapi.json`: the OpenAPI document, unsigned; 405 for other methods.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "service",
+    summary = "This OpenAPI document (unsigned)",
+    responses(
+        (status = 200, description = "This document (OpenAPI 3.1).", content_type = JSON,
+            body = Object),
+        (status = 500, response = InternalError),
+    ),
+)]
+pub async fn get_openapi() -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .content_type(JSON_UTF8)
+        .body(document_json()?))
+}
+
+/// Adds the `onlivesite` security scheme.
+struct Signing;
+
+impl Modify for Signing {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            SECURITY_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                SECURITY_DESCRIPTION,
+            ))),
+        );
+    }
+}
+
+/// Documents the `x-request-id` header on every response.
+struct RequestIdHeader;
+
+impl Modify for RequestIdHeader {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let header = HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(
+                "The request's id: the client's own `x-request-id` when it sent a short \
+                 printable one, else a new one. 5xx causes are logged with it.",
+            ))
+            .build();
+        let operations = openapi
+            .paths
+            .paths
+            .values_mut()
+            .flat_map(|item| {
+                [
+                    &mut item.get,
+                    &mut item.put,
+                    &mut item.post,
+                    &mut item.delete,
+                    &mut item.options,
+                    &mut item.head,
+                    &mut item.patch,
+                    &mut item.trace,
+                ]
+            })
+            .flatten();
+        let mut responses: Vec<&mut Response> = operations
+            .flat_map(|operation| operation.responses.responses.values_mut())
+            .filter_map(|response| match response {
+                RefOr::T(response) => Some(response),
+                RefOr::Ref(_) => None,
+            })
+            .collect();
+        if let Some(components) = openapi.components.as_mut() {
+            responses.extend(components.responses.values_mut().filter_map(
+                |response| match response {
+                    RefOr::T(response) => Some(response),
+                    RefOr::Ref(_) => None,
+                },
+            ));
+        }
+        for response in responses {
+            response
+                .headers
+                .insert("x-request-id".to_owned(), header.clone());
+        }
+    }
+}
+
+/// An error answer shared by many operations: the `ErrorBody` schema, a description, one
+/// example, and the headers that answer carries.
+fn error_response(
+    description: &str,
+    example: serde_json::Value,
+    headers: &[(&str, &str)],
+) -> RefOr<Response> {
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("ErrorBody")))
+        .example(Some(example))
+        .build();
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content(JSON, content);
+    for (name, description) in headers {
+        response = response.header(
+            *name,
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::String))
+                .description(Some(*description))
+                .build(),
+        );
+    }
+    RefOr::T(response.build())
+}
+
+/// 401: the signature checks failed.
+pub struct Unauthorized;
+
+impl<'r> ToResponse<'r> for Unauthorized {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "Unauthorized",
+            error_response(
+                "The request is not correctly signed. `reason` names the failed check: \
+                 `missing_authorization`, `malformed_authorization`, `missing_date`, \
+                 `malformed_date`, `request_expired`, `request_from_future`, \
+                 `unknown_access_key`, `revoked_access_key`, `signature_mismatch` or \
+                 `replayed_request`. Any path under `/api/v1/` answers this before routing, \
+                 so unsigned callers learn nothing about the routes.",
+                json!({"statusCode": 401,
+                       "message": "Invalid or missing authorization credentials",
+                       "reason": "signature_mismatch"}),
+                &[(
+                    "WWW-Authenticate",
+                    "`ONLIVESITE`, the scheme the request must be signed with.",
+                )],
+            ),
+        )
+    }
+}
+
+/// 413: the body is over the configured limit.
+pub struct PayloadTooLarge;
+
+impl<'r> ToResponse<'r> for PayloadTooLarge {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "PayloadTooLarge",
+            error_response(
+                "The request body is over the limit (1 MiB by default), whatever the method.",
+                json!({"statusCode": 413, "message": "Request body is too large"}),
+                &[],
+            ),
+        )
+    }
+}
+
+/// 415: a POST or PUT without a JSON content type.
+pub struct UnsupportedMediaType;
+
+impl<'r> ToResponse<'r> for UnsupportedMediaType {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "UnsupportedMediaType",
+            error_response(
+                "The body is not declared as JSON: the content type must be `application/json` \
+                 or `application/*+json`, with no parameter other than `charset=utf-8`.",
+                json!({"statusCode": 415, "message": "Content-Type must be application/json"}),
+                &[],
+            ),
+        )
+    }
+}
+
+/// 429: over the access key's rate limit (documented by the contract, not enforced yet).
+pub struct TooManyRequests;
+
+impl<'r> ToResponse<'r> for TooManyRequests {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "TooManyRequests",
+            error_response(
+                "Over the access key's rate limit (1000 reads and 100 writes a minute by \
+                 default, as Onlive documents). Reserved: this server does not enforce the \
+                 limit yet.",
+                json!({"statusCode": 429, "message": "Too many requests"}),
+                &[("Retry-After", "Seconds to wait before trying again.")],
+            ),
+        )
+    }
+}
+
+/// 500: a bug or an unexpected failure.
+pub struct InternalError;
+
+impl<'r> ToResponse<'r> for InternalError {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "InternalError",
+            error_response(
+                "Something unexpected failed. The message is opaque; the cause is logged with \
+                 the request's `x-request-id`.",
+                json!({"statusCode": 500, "message": "Internal server error"}),
+                &[],
+            ),
+        )
+    }
+}
+
+/// 503: the database is unreachable, locked or overloaded.
+pub struct Unavailable;
+
+impl<'r> ToResponse<'r> for Unavailable {
+    fn response() -> (&'r str, RefOr<Response>) {
+        (
+            "Unavailable",
+            error_response(
+                "The database is unreachable, locked or overloaded; the request may be retried.",
+                json!({"statusCode": 503, "message": "Service temporarily unavailable"}),
+                &[("Retry-After", "Seconds to wait before trying again (1).")],
+            ),
+        )
+    }
+}
