@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
+use crate::auth::header::DATE_HEADER;
 use crate::auth::signer::{self, Credentials};
 use crate::auth::PermissionSet;
 use crate::bootstrap::CREDENTIALS_FILE;
@@ -35,7 +36,8 @@ enum Command {
     /// Manage access keys.
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Print the headers that sign a request, one `Name: value` per line (for curl -H @file).
+    /// Print the headers that sign a request, one `Name: value` per line (for curl -H @file);
+    /// a write also gets a random signed `x-onlive-site-nonce`.
     Sign(SignArgs),
 }
 
@@ -102,6 +104,10 @@ struct SignArgs {
     /// Also print the canonical request and the string to sign, to stderr.
     #[arg(long)]
     verbose: bool,
+    /// Do not add the random signed `x-onlive-site-nonce` that a POST, PUT, PATCH or DELETE
+    /// otherwise gets (without it, a second identical write in the same second is a replay).
+    #[arg(long)]
+    no_nonce: bool,
     /// Where to read credentials when the environment has none.
     #[arg(long, default_value = CREDENTIALS_FILE)]
     credentials: PathBuf,
@@ -257,20 +263,47 @@ fn split_url(url: &str) -> Result<(&str, String), Box<dyn Error>> {
     Ok((host, target))
 }
 
+/// The nonce header `sign` adds to writes.
+const NONCE_HEADER: &str = "x-onlive-site-nonce";
+
+/// Reads one `--header 'Name: value'`: the name lowercased, the value trimmed. Names the signer
+/// sets itself are refused, since a second `host` or date would never verify.
+fn parse_header(header: &str) -> Result<(String, String), Box<dyn Error>> {
+    let (name, value) = header
+        .split_once(':')
+        .ok_or_else(|| format!("--header {header:?} is not 'Name: value'"))?;
+    let name = name.trim().to_ascii_lowercase();
+    let is_token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(is_token) {
+        return Err(format!("--header {header:?} has no valid header name").into());
+    }
+    if matches!(name.as_str(), "host" | DATE_HEADER | "authorization") {
+        return Err(format!("--header cannot set {name}: sign sets it").into());
+    }
+    Ok((name, value.trim().to_owned()))
+}
+
 fn sign(args: SignArgs) -> Result<(), Box<dyn Error>> {
     let credentials = signing_credentials(&args.credentials)?;
     let (host, target) = split_url(&args.url)?;
+    let method = args.method.to_ascii_uppercase();
     let mut extra = Vec::new();
     for header in &args.headers {
-        let (name, value) = header
-            .split_once(':')
-            .ok_or_else(|| format!("--header {header:?} is not 'Name: value'"))?;
-        extra.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        extra.push(parse_header(header)?);
+    }
+    let unsafe_method = matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE");
+    if unsafe_method && !args.no_nonce && !extra.iter().any(|(name, _)| name == NONCE_HEADER) {
+        // Identical writes signed in one second would share a signature, and the second would
+        // be refused as a replay (`signing.md` §4): a random signed nonce keeps them apart.
+        extra.push((
+            NONCE_HEADER.to_owned(),
+            uuid::Uuid::new_v4().simple().to_string(),
+        ));
     }
     let body = args.data.unwrap_or_default();
     let signed = signer::sign(
         &credentials,
-        &args.method.to_ascii_uppercase(),
+        &method,
         host,
         &target,
         &extra,

@@ -8,6 +8,8 @@ pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod cli;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod config;
 pub mod db;
 pub mod error;

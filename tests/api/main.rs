@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod binary;
+mod clients;
 mod faults;
 mod groups;
 mod invariants;
