@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::db::{DatabaseUrl, PoolOptions};
+use crate::rate_limit::RateLimits;
 use crate::server::Limits;
 
 /// The database every command works on.
@@ -51,13 +52,21 @@ pub struct Config {
     #[arg(long, env = "USERGROUPS_DB_STATEMENT_TIMEOUT_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub db_statement_timeout_seconds: u64,
 
-    /// Reads per minute per access key (0 = off). Reserved: not enforced yet.
+    /// Reads (GET, HEAD) per minute per access key on this instance, 429 above (0 = off).
     #[arg(long, env = "USERGROUPS_RATE_LIMIT_READS", default_value_t = 1000)]
     pub rate_limit_reads: u32,
 
-    /// Writes per minute per access key (0 = off). Reserved: not enforced yet.
+    /// Writes (POST, PUT, DELETE, any other method) per minute per access key on this instance, 429 above (0 = off).
     #[arg(long, env = "USERGROUPS_RATE_LIMIT_WRITES", default_value_t = 100)]
     pub rate_limit_writes: u32,
+
+    /// Seconds a client has to send a request's head, then its body (408 after), and to take the answer when the connection closes.
+    #[arg(long, env = "USERGROUPS_REQUEST_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_seconds: u64,
+
+    /// Seconds SIGTERM waits for the requests in flight before stopping anyway.
+    #[arg(long, env = "USERGROUPS_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_timeout_seconds: u64,
 }
 
 impl Config {
@@ -66,11 +75,13 @@ impl Config {
         &self.database.database_url
     }
 
-    /// The request limits.
+    /// The request limits, with fresh rate-limit buckets.
     pub fn limits(&self) -> Limits {
         Limits {
             body_limit: self.body_limit as usize,
             signature_skew: Duration::from_secs(self.signature_skew_seconds),
+            request_timeout: Duration::from_secs(self.request_timeout_seconds),
+            rate_limits: RateLimits::per_minute(self.rate_limit_reads, self.rate_limit_writes),
         }
     }
 
@@ -83,5 +94,54 @@ impl Config {
         options.connection_timeout = Duration::from_secs(self.db_timeout_seconds);
         options.statement_timeout = Duration::from_secs(self.db_statement_timeout_seconds);
         options
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::rate_limit::RequestClass;
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn config(args: &[&str]) -> Result<Config, clap::Error> {
+        Serve::try_parse_from(std::iter::once("serve").chain(args.iter().copied()))
+            .map(|serve| serve.config)
+    }
+
+    #[test]
+    fn the_default_limits_are_the_contracts_rate_limits_and_a_ten_second_request_timeout() {
+        let limits = config(&[]).unwrap().limits();
+
+        assert_eq!(limits.rate_limits.limit(RequestClass::Read), Some(1000));
+        assert_eq!(limits.rate_limits.limit(RequestClass::Write), Some(100));
+        assert_eq!(limits.request_timeout, Duration::from_secs(10));
+        assert_eq!(config(&[]).unwrap().shutdown_timeout_seconds, 30);
+    }
+
+    #[test]
+    fn a_rate_limit_of_zero_turns_that_class_off() {
+        let limits = config(&["--rate-limit-reads", "0", "--rate-limit-writes", "5"])
+            .unwrap()
+            .limits();
+
+        assert_eq!(limits.rate_limits.limit(RequestClass::Read), None);
+        assert_eq!(limits.rate_limits.limit(RequestClass::Write), Some(5));
+    }
+
+    #[test]
+    fn a_request_timeout_of_zero_is_refused() {
+        let error = config(&["--request-timeout-seconds", "0"]).expect_err("refused");
+
+        assert!(
+            error.to_string().contains("--request-timeout-seconds"),
+            "{error}"
+        );
     }
 }

@@ -9,6 +9,9 @@
 //! - the state of the data refusing the change: [`ApiError::Forbidden`] or [`ApiError::Conflict`];
 //! - the database unreachable, locked or overloaded: [`ApiError::Unavailable`] (503), which a
 //!   client may retry;
+//! - the transport, before any input is looked at: [`ApiError::PayloadTooLarge`] (413),
+//!   [`ApiError::RequestTimeout`] (408, the body did not arrive in time) and
+//!   [`ApiError::TooManyRequests`] (429, the access key is over its rate limit);
 //! - anything else: [`ApiError::Internal`]. Its cause is logged with the request id by the
 //!   request-id middleware; the client only ever sees an opaque message.
 
@@ -102,6 +105,19 @@ pub enum ApiError {
     /// 415: POST or PUT without a JSON content type.
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// 408: the client stopped sending the body before it was complete.
+    #[error("request timeout: the body did not arrive within {seconds} s")]
+    RequestTimeout {
+        /// The configured request timeout, in seconds.
+        seconds: u64,
+    },
+    /// 429: the access key is over its rate limit for this kind of request.
+    #[error("too many requests: retry after {retry_after} s")]
+    TooManyRequests {
+        /// Whole seconds until the key's next request would be served (at least 1), sent as
+        /// `Retry-After`.
+        retry_after: u64,
+    },
     /// 503: the database cannot serve now; `retryable` marks a transaction worth running again.
     #[error("service unavailable: {cause}")]
     Unavailable {
@@ -168,6 +184,8 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -211,6 +229,11 @@ impl ResponseError for ApiError {
             }
             ApiError::PayloadTooLarge { .. } => "Request body is too large".to_owned(),
             ApiError::UnsupportedMediaType => "Content-Type must be application/json".to_owned(),
+            ApiError::RequestTimeout { .. } => "Request body was not received in time".to_owned(),
+            ApiError::TooManyRequests { .. } => {
+                body.reason = Some("rate_limited".to_owned());
+                "Too many requests".to_owned()
+            }
             ApiError::Unavailable { .. } => "Service temporarily unavailable".to_owned(),
             ApiError::Internal(_) => "Internal server error".to_owned(),
         };
@@ -224,6 +247,13 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable { .. } => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            ApiError::RequestTimeout { .. } => {
+                // The rest of the body may still come; the connection is not worth keeping.
+                response.insert_header((header::CONNECTION, "close"));
             }
             _ => {}
         }
@@ -333,6 +363,30 @@ mod tests {
         assert_eq!(
             body_of(error),
             serde_json::json!({"statusCode": 500, "message": "Internal server error"})
+        );
+    }
+
+    #[test]
+    fn too_many_requests_is_a_429_with_its_reason_and_retry_after() {
+        let response = ApiError::TooManyRequests { retry_after: 7 }.error_response();
+
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "7");
+        assert_eq!(
+            body_of(ApiError::TooManyRequests { retry_after: 7 }),
+            serde_json::json!({"statusCode": 429, "message": "Too many requests", "reason": "rate_limited"})
+        );
+    }
+
+    #[test]
+    fn a_body_that_stalls_is_a_408_that_closes_the_connection() {
+        let response = ApiError::RequestTimeout { seconds: 10 }.error_response();
+
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(response.headers().get(header::CONNECTION).unwrap(), "close");
+        assert_eq!(
+            body_of(ApiError::RequestTimeout { seconds: 10 }),
+            serde_json::json!({"statusCode": 408, "message": "Request body was not received in time"})
         );
     }
 

@@ -15,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod models;
 pub mod openapi;
+pub mod rate_limit;
 pub mod routes;
 pub mod server;
 

@@ -3,8 +3,9 @@
 //! It is generated from the code rather than kept by hand: the JSON shapes come from the
 //! `ToSchema` derives in [`crate::api`], each operation from the `#[utoipa::path]` attribute on
 //! its handler in [`crate::routes`], and this module adds what belongs to no single handler: the
-//! `onlivesite` security scheme, the error answers every signed route shares, and the
-//! `x-request-id` header of every response. The document is built once, on first request, and
+//! `onlivesite` security scheme, the error answers every signed route shares (and the 408 of a
+//! stalled body, added to each of them), the `x-request-id` header of every response and the
+//! rate-limit headers of every answer to a signed request. The document is built once, on first request, and
 //! then served as the same bytes. `tests/api/openapi.rs` checks it against the routes that
 //! [`crate::server::configure`] registers and validates every example in it against its schema.
 
@@ -65,7 +66,12 @@ Every non-2xx answer has the `ErrorBody` shape, including the 404 `\"Route not f
 unknown path and the 405 `\"Method not allowed\"` (with an `Allow` header) of another method on \
 a known path. When several answers apply, the first of this list wins: 413, 401, 429, \
 404/405 for the route, 403 for a missing permission, 415, 400, 404 for a missing resource, \
-then 403/409 for the state of the data. Every response carries an `x-request-id` header.";
+then 403/409 for the state of the data. Every response carries an `x-request-id` header.\n\n\
+Each access key has a budget of reads (GET) and one of writes (POST, PUT, DELETE) per minute, \
+1000 and 100 by default, per server instance. Every answer to a correctly signed request \
+carries `X-RateLimit-Limit` (the budget of its kind per minute) and `X-RateLimit-Remaining`; \
+over the budget the answer is 429 with `Retry-After`. A request whose body stops arriving for \
+longer than the request timeout (10 seconds by default) is answered 408.";
 
 /// A user's role. (A schema-only twin of `models::Role`, which has no serde form: the API
 /// carries the role as a string.)
@@ -122,11 +128,12 @@ pub enum Role {
             PayloadTooLarge,
             UnsupportedMediaType,
             TooManyRequests,
+            RequestTimeout,
             InternalError,
             Unavailable,
         ),
     ),
-    modifiers(&Signing, &RequestIdHeader),
+    modifiers(&Signing, &SignedAnswers, &RequestIdHeader),
     tags(
         (name = "user-groups",
             description = "User groups: create, list, read, partially update and soft-delete."),
@@ -182,6 +189,79 @@ impl Modify for Signing {
             ))),
         );
     }
+}
+
+/// What every operation under `/api/v1/` shares beyond its own `#[utoipa::path]`: the 408 of a
+/// stalled body (the authentication middleware reads every body), and the rate-limit headers of
+/// each answer given after the signature was verified (all but 401, 408 and 413).
+struct SignedAnswers;
+
+impl Modify for SignedAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let headers = rate_limit_headers();
+        let operations = openapi
+            .paths
+            .paths
+            .iter_mut()
+            .filter(|(path, _)| path.starts_with("/api/v1/"))
+            .flat_map(|(_, item)| {
+                [
+                    &mut item.get,
+                    &mut item.put,
+                    &mut item.post,
+                    &mut item.delete,
+                    &mut item.patch,
+                ]
+            })
+            .flatten();
+        for operation in operations {
+            let responses = &mut operation.responses.responses;
+            responses
+                .entry("408".to_owned())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("RequestTimeout")));
+            let counted = responses
+                .iter_mut()
+                .filter(|(status, _)| !matches!(status.as_str(), "401" | "408" | "413"));
+            for (_, response) in counted {
+                if let RefOr::T(response) = response {
+                    for (name, header) in &headers {
+                        response.headers.insert((*name).to_owned(), header.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `X-RateLimit-Limit` and `X-RateLimit-Remaining`, as documented on each counted answer.
+fn rate_limit_headers() -> [(&'static str, utoipa::openapi::header::Header); 2] {
+    let header = |description: &str| {
+        HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            )
+            .description(Some(description))
+            .build()
+    };
+    [
+        (
+            "X-RateLimit-Limit",
+            header(
+                "The access key's budget per minute for this kind of request (reads: GET; \
+                 writes: every other method), on this instance. Absent when that kind has no \
+                 limit.",
+            ),
+        ),
+        (
+            "X-RateLimit-Remaining",
+            header(
+                "How many more requests of this kind the key may make right now; one comes \
+                 back every 60 / limit seconds.",
+            ),
+        ),
+    ]
 }
 
 /// Documents the `x-request-id` header on every response.
@@ -321,19 +401,44 @@ impl<'r> ToResponse<'r> for UnsupportedMediaType {
     }
 }
 
-/// 429: over the access key's rate limit (documented by the contract, not enforced yet).
+/// 429: over the access key's rate limit.
 pub struct TooManyRequests;
 
 impl<'r> ToResponse<'r> for TooManyRequests {
     fn response() -> (&'r str, RefOr<Response>) {
+        let mut response = error_response(
+            "Over the access key's rate limit for this kind of request: 1000 reads (GET) and \
+             100 writes (every other method) a minute by default, as Onlive documents, per \
+             server instance. Counted only after the signature is verified, and before routing: \
+             this answer wins over 404/405, 403, 415 and 400.",
+            json!({"statusCode": 429, "message": "Too many requests", "reason": "rate_limited"}),
+            &[(
+                "Retry-After",
+                "Whole seconds (at least 1) until the key's next request of this kind is served.",
+            )],
+        );
+        if let RefOr::T(response) = &mut response {
+            for (name, header) in rate_limit_headers() {
+                response.headers.insert(name.to_owned(), header);
+            }
+        }
+        ("TooManyRequests", response)
+    }
+}
+
+/// 408: the body stopped arriving before it was complete.
+pub struct RequestTimeout;
+
+impl<'r> ToResponse<'r> for RequestTimeout {
+    fn response() -> (&'r str, RefOr<Response>) {
         (
-            "TooManyRequests",
+            "RequestTimeout",
             error_response(
-                "Over the access key's rate limit (1000 reads and 100 writes a minute by \
-                 default, as Onlive documents). Reserved: this server does not enforce the \
-                 limit yet.",
-                json!({"statusCode": 429, "message": "Too many requests"}),
-                &[("Retry-After", "Seconds to wait before trying again.")],
+                "The request's body did not arrive within the request timeout (10 seconds by \
+                 default). The connection is closed. (A request whose head does not arrive in \
+                 time is closed by the server with a bare 408, or without an answer.)",
+                json!({"statusCode": 408, "message": "Request body was not received in time"}),
+                &[("Connection", "`close`.")],
             ),
         )
     }

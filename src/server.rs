@@ -15,23 +15,37 @@ use crate::db::{self, DbPool};
 use crate::error::ApiError;
 use crate::models::UsedSignature;
 use crate::openapi;
+use crate::rate_limit::RateLimits;
 use crate::routes::{groups, health, route_not_found, users};
 
 /// Limits every request is held to.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest accepted body in bytes (413 above).
     pub body_limit: usize,
     /// How far a request's date may be from the server's clock, either way.
     pub signature_skew: Duration,
+    /// How long the body of a request under `/api/v1/` may take to arrive (408 after). The
+    /// server holds the request head to the same time (see [`run`]).
+    pub request_timeout: Duration,
+    /// The per-access-key budgets of reads and writes (429 over them). Clones share the buckets.
+    pub rate_limits: RateLimits,
 }
 
 impl Default for Limits {
-    /// 1 MiB bodies and 15 minutes of clock skew, as the contract sets.
+    /// 1 MiB bodies and 15 minutes of clock skew, as the contract sets, 10 seconds for a body,
+    /// and no rate limits.
+    ///
+    /// `serve` enforces the contract's rate limits (1000 reads and 100 writes a minute) from
+    /// [`Config`]; a `Limits` built in code (the tests, the benchmarks, an embedding
+    /// application) is not throttled unless it asks for [`RateLimits::per_minute`], so a suite
+    /// that makes a hundred writes with one key does not start answering 429.
     fn default() -> Self {
         Limits {
             body_limit: 1024 * 1024,
             signature_skew: Duration::from_secs(15 * 60),
+            request_timeout: Duration::from_secs(10),
+            rate_limits: RateLimits::off(),
         }
     }
 }
@@ -103,7 +117,8 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 /// | `/api/v1/users/{id}` | GET, PUT, DELETE |
 ///
 /// Everything under `/api/v1` is signed: the authentication middleware runs before routing, so
-/// an unsigned caller learns nothing about which routes exist.
+/// an unsigned caller learns nothing about which routes exist, and it counts each verified
+/// request against its access key's rate limit, also before routing.
 pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
     cfg.app_data(web::Data::new(state)).service(
         web::scope("")
@@ -158,18 +173,32 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
     );
 }
 
-/// How often expired replay-guard entries are pruned.
+/// How often expired replay-guard entries are pruned, and full rate-limit buckets forgotten.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Starts the server: migrations, first-run credentials, the pruning task, then HTTP until
-/// SIGINT or SIGTERM (in-flight requests are drained).
+/// Starts the server: migrations, first-run credentials, the pruning task, then HTTP until a
+/// signal.
+///
+/// SIGTERM stops at once taking connections (new ones are refused), lets the requests in flight
+/// finish for up to the configured shutdown timeout, then returns `Ok`; SIGINT and SIGQUIT stop
+/// at once. A client gets the request timeout to send a request's head (actix answers 408, or
+/// closes a connection that sent nothing) and again its body (the authentication middleware
+/// answers 408), and to take the answer when the connection closes. A stalled client is a
+/// parked future, never a blocked worker.
 pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     log::info!("database: {}", config.database_url());
     let pool = db::init(config.database_url(), config.pool_options())?;
     crate::bootstrap::ensure_first_run_credentials(&pool, &config)?;
+    let limits = config.limits();
+    log::info!(
+        "rate limits per access key and instance: {:?}",
+        limits.rate_limits
+    );
+    let rate_limits = limits.rate_limits.clone();
+    let request_timeout = limits.request_timeout;
     let state = AppState {
         pool: pool.clone(),
-        limits: config.limits(),
+        limits,
     };
     let server = HttpServer::new(move || {
         App::new()
@@ -178,13 +207,27 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             ))
             .configure(|cfg| configure(cfg, state.clone()))
     })
+    .client_request_timeout(request_timeout)
+    .client_disconnect_timeout(request_timeout)
+    .shutdown_timeout(config.shutdown_timeout_seconds)
     .bind(&config.bind)?;
     for address in server.addrs() {
         log::info!("listening on http://{address}");
     }
     actix_web::rt::spawn(prune_used_signatures(pool));
+    actix_web::rt::spawn(forget_full_buckets(rate_limits));
     server.run().await?;
+    log::info!("stopped");
     Ok(())
+}
+
+/// Keeps the rate limiter's memory to the keys in recent use.
+async fn forget_full_buckets(rate_limits: RateLimits) {
+    let mut interval = actix_web::rt::time::interval(PRUNE_INTERVAL);
+    loop {
+        interval.tick().await;
+        rate_limits.forget_full_buckets();
+    }
 }
 
 async fn prune_used_signatures(pool: DbPool) {

@@ -1,13 +1,24 @@
 //! The authentication middleware wrapped around `/api/v1/`, and the [`Caller`] extractor the
-//! handlers take. It reads the body once (413 over the limit, before anything else), verifies
-//! the signature before any route or input is looked at (so routes are not revealed to unsigned
-//! callers), and hands the verified identity and the body to the handler.
+//! handlers take. In the contract's order, it:
+//!
+//! 1. reads the body once: 413 over the limit, before anything else, and 408 when the client
+//!    stops sending it for longer than the request timeout;
+//! 2. verifies the signature before any route or input is looked at, so routes are not
+//!    revealed to unsigned callers (401);
+//! 3. counts the verified request against its access key's rate limit (429 over it, with
+//!    `Retry-After`). Only now, so an unsigned or forged flood never spends a real key's budget;
+//!    and before routing, so 429 wins over 404/405, 403, 415 and 400;
+//! 4. hands the verified identity and the body to the handler.
+//!
+//! Every answer to a verified request carries `X-RateLimit-Limit` (the limit per minute of its
+//! class, reads or writes) and `X-RateLimit-Remaining`, unless that class has no limit.
 
 use std::future::{ready, Ready};
+use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
@@ -17,7 +28,13 @@ use super::permission::Permission;
 use super::verify::{Claim, Principal, SignedParts};
 use crate::db;
 use crate::error::ApiError;
+use crate::rate_limit::{Decision, RequestClass};
 use crate::server::AppState;
+
+/// The limit per minute of the request's class (reads or writes).
+pub const RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+/// How many more requests of that class the key may make right now.
+pub const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 
 /// The verified caller of a `/api/v1/` route and the body it sent.
 #[derive(Debug, Clone)]
@@ -58,8 +75,13 @@ impl FromRequest for Caller {
     }
 }
 
-/// Reads the whole body, refusing it as soon as it passes `limit` bytes.
-async fn read_body(req: &mut ServiceRequest, limit: usize) -> Result<Bytes, ApiError> {
+/// Reads the whole body within `timeout` (408 after), refusing it as soon as it passes `limit`
+/// bytes.
+async fn read_body(
+    req: &mut ServiceRequest,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -68,7 +90,15 @@ async fn read_body(req: &mut ServiceRequest, limit: usize) -> Result<Bytes, ApiE
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let mut payload = req.take_payload();
+    let payload = req.take_payload();
+    actix_web::rt::time::timeout(timeout, read_payload(payload, limit))
+        .await
+        .map_err(|_| ApiError::RequestTimeout {
+            seconds: timeout.as_secs(),
+        })?
+}
+
+async fn read_payload(mut payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk
@@ -90,17 +120,48 @@ pub async fn authenticate(
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::internal("application state is not configured"))?;
-    match verify(&mut req, &state).await {
-        Ok(caller) => {
-            req.extensions_mut().insert(caller);
-            Ok(next.call(req).await?.map_into_left_body())
+    let caller = match verify(&mut req, &state).await {
+        Ok(caller) => caller,
+        Err(e) => return Ok(req.error_response(e).map_into_right_body()),
+    };
+    let decision = state.limits.rate_limits.check(
+        &caller.principal.access_key_id,
+        RequestClass::of(req.method()),
+    );
+    let mut response = match decision {
+        Decision::Refused { retry_after, .. } => {
+            let retry_after = whole_seconds_at_least_one(retry_after);
+            req.error_response(ApiError::TooManyRequests { retry_after })
+                .map_into_right_body()
         }
-        Err(e) => Ok(req.error_response(e).map_into_right_body()),
-    }
+        Decision::Allowed { .. } | Decision::Unlimited => {
+            req.extensions_mut().insert(caller);
+            next.call(req).await?.map_into_left_body()
+        }
+    };
+    add_rate_limit_headers(response.headers_mut(), decision);
+    Ok(response)
+}
+
+/// `Retry-After` is whole seconds: round up, so a client that waits that long is served.
+fn whole_seconds_at_least_one(wait: Duration) -> u64 {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    seconds.max(1)
+}
+
+fn add_rate_limit_headers(headers: &mut HeaderMap, decision: Decision) {
+    let (limit, remaining) = match decision {
+        Decision::Unlimited => return,
+        Decision::Allowed { limit, remaining } => (limit, remaining),
+        Decision::Refused { limit, .. } => (limit, 0),
+    };
+    headers.insert(RATE_LIMIT_LIMIT, HeaderValue::from(limit));
+    headers.insert(RATE_LIMIT_REMAINING, HeaderValue::from(remaining));
 }
 
 async fn verify(req: &mut ServiceRequest, state: &AppState) -> Result<Caller, ApiError> {
-    let body = read_body(req, state.limits.body_limit).await?;
+    let limits = &state.limits;
+    let body = read_body(req, limits.body_limit, limits.request_timeout).await?;
     let skew = state.limits.signature_skew;
     let claim = Claim::from_headers(req.headers(), chrono::Utc::now(), skew)?;
     let parts = SignedParts {
@@ -112,4 +173,50 @@ async fn verify(req: &mut ServiceRequest, state: &AppState) -> Result<Caller, Ap
     };
     let principal = db::run(&state.pool, move |conn| claim.verify(conn, &parts, skew)).await?;
     Ok(Caller { principal, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds_and_is_never_zero() {
+        let cases = [
+            (
+                Duration::ZERO,
+                1,
+                "a bucket refilling right now still says 1",
+            ),
+            (Duration::from_millis(1), 1, "a fraction rounds up"),
+            (Duration::from_secs(1), 1, "a whole second stays"),
+            (
+                Duration::from_millis(1_001),
+                2,
+                "just past a second rounds up",
+            ),
+            (Duration::from_secs(60), 60, "a whole minute stays"),
+        ];
+
+        for (wait, expected, why) in cases {
+            assert_eq!(whole_seconds_at_least_one(wait), expected, "{why}");
+        }
+    }
+
+    #[test]
+    fn an_unlimited_class_carries_no_rate_limit_headers_and_a_refusal_has_none_remaining() {
+        let mut unlimited = HeaderMap::new();
+        add_rate_limit_headers(&mut unlimited, Decision::Unlimited);
+        let mut refused = HeaderMap::new();
+        add_rate_limit_headers(
+            &mut refused,
+            Decision::Refused {
+                limit: 100,
+                retry_after: Duration::from_secs(1),
+            },
+        );
+
+        assert!(unlimited.is_empty());
+        assert_eq!(refused.get(RATE_LIMIT_LIMIT).unwrap(), "100");
+        assert_eq!(refused.get(RATE_LIMIT_REMAINING).unwrap(), "0");
+    }
 }

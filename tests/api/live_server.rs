@@ -65,8 +65,14 @@ pub struct Server {
 impl Server {
     /// Starts `usergroups serve` in `dir` on `database_url` and waits until it listens.
     pub fn start(dir: &Path, database_url: &str) -> Server {
+        Server::start_with_env(dir, database_url, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables (`USERGROUPS_…` settings).
+    pub fn start_with_env(dir: &Path, database_url: &str, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BINARY)
             .args(["serve", "--bind", "127.0.0.1:0"])
+            .envs(env.iter().copied())
             .env("DATABASE_URL", database_url)
             .env("RUST_LOG", "info")
             .current_dir(dir)

@@ -1,10 +1,7 @@
 //! Which answer wins when several apply (the "Which answer wins" paragraph of `api.md`), one
-//! test per adjacent pair of the list, first to last: 413, 401, (429), 404/405 for the route,
+//! test per adjacent pair of the list, first to last: 413, 401, 429, 404/405 for the route,
 //! 403 for a permission, 415, 400, 404 for a missing resource, 403/409 for the state of the
 //! data. Also the accepted JSON content types, the trailing-slash paths and the query checks.
-//!
-//! 429 (rate limiting) is not implemented yet, so "401 beats 429" and "429 beats 404/405" have
-//! no test here; they belong with the rate limiter when it lands.
 
 use std::collections::BTreeSet;
 
@@ -13,6 +10,8 @@ use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use serde_json::json;
 
+use usergroups::auth::signer::Credentials;
+use usergroups::rate_limit::RateLimits;
 use usergroups::Limits;
 
 use crate::helpers::{spawn_app, spawn_app_with, TestApp, TestResponse};
@@ -172,6 +171,178 @@ async fn an_unsigned_request_with_a_bad_body_is_401_not_415_or_400() {
 
     response.assert_error(401);
     assert_eq!(response.reason(), "missing_authorization");
+}
+
+// --- 413 and 401 beat 429; 429 beats everything after it ----------------------------------
+
+/// A small app: one read and one write a minute per key, bodies up to 64 bytes.
+async fn app_with_one_read_and_one_write_a_minute() -> TestApp {
+    spawn_app_with(Limits {
+        body_limit: 64,
+        rate_limits: RateLimits::per_minute(1, 1),
+        ..Limits::default()
+    })
+    .await
+}
+
+/// Spends the read and the write budget of `credentials`.
+async fn spend_the_budget_of(app: &TestApp, credentials: &Credentials) {
+    let read = app.call("GET", USERS).credentials(credentials).send().await;
+    let write = app
+        .write("DELETE", &format!("{USERS}/{}", unknown_id()))
+        .credentials(credentials)
+        .send()
+        .await;
+    assert_eq!(read.status.as_u16(), 200, "{}", read.body);
+    assert_eq!(write.status.as_u16(), 404, "{}", write.body);
+    assert_eq!(read.headers.get("x-ratelimit-remaining").unwrap(), "0");
+    assert_eq!(write.headers.get("x-ratelimit-remaining").unwrap(), "0");
+}
+
+#[actix_web::test]
+async fn an_oversized_body_from_a_key_over_its_rate_limit_is_413_not_429() {
+    let app = app_with_one_read_and_one_write_a_minute().await;
+    spend_the_budget_of(&app, &app.credentials).await;
+    let name = "n".repeat(80);
+
+    let response = app.post(GROUPS, json!({ "name": name })).await;
+
+    response.assert_error(413);
+    assert!(response.headers.get("x-ratelimit-limit").is_none());
+}
+
+#[actix_web::test]
+async fn a_bad_signature_with_the_id_of_a_key_over_its_rate_limit_is_401_not_429() {
+    let app = app_with_one_read_and_one_write_a_minute().await;
+    spend_the_budget_of(&app, &app.credentials).await;
+    let forged = Credentials::new(app.credentials.access_key_id.clone(), "not the secret");
+    let cases = [
+        (
+            "unsigned",
+            app.call("GET", GROUPS).unsigned(),
+            "missing_authorization",
+        ),
+        (
+            "a forged read",
+            app.call("GET", GROUPS).credentials(&forged),
+            "signature_mismatch",
+        ),
+        (
+            "a forged write",
+            app.write("DELETE", &format!("{GROUPS}/{}", unknown_id()))
+                .credentials(&forged),
+            "signature_mismatch",
+        ),
+    ];
+
+    for (why, call, reason) in cases {
+        let response = call.send().await;
+        response.assert_error(401);
+        assert_eq!(response.reason(), reason, "{why}");
+    }
+}
+
+#[actix_web::test]
+async fn a_key_over_its_rate_limit_is_429_before_its_route_permission_content_type_or_input() {
+    let app = app_with_one_read_and_one_write_a_minute().await;
+    let all = "user-groups:read,user-groups:write,users:read";
+    let json = Some("application/json");
+    // (what the request is, the answer it gets with budget left, the key's permissions,
+    // method, target, content type, body)
+    let cases = [
+        (
+            "an unknown route",
+            404,
+            all,
+            "GET",
+            "/api/v1/nothing-here".to_owned(),
+            None,
+            "",
+        ),
+        (
+            "another method on a known route",
+            405,
+            all,
+            "PATCH",
+            GROUPS.to_owned(),
+            None,
+            "",
+        ),
+        (
+            "a write without the permission",
+            403,
+            "users:read",
+            "POST",
+            GROUPS.to_owned(),
+            json,
+            "{}",
+        ),
+        (
+            "a body that is not declared JSON",
+            415,
+            all,
+            "POST",
+            GROUPS.to_owned(),
+            Some("text/plain"),
+            "{}",
+        ),
+        (
+            "a body that is not JSON",
+            400,
+            all,
+            "POST",
+            GROUPS.to_owned(),
+            json,
+            BAD_JSON,
+        ),
+        (
+            "an unknown query parameter",
+            400,
+            all,
+            "GET",
+            format!("{USERS}?color=red"),
+            None,
+            "",
+        ),
+        (
+            "a malformed id",
+            400,
+            all,
+            "GET",
+            format!("{GROUPS}/not-an-id"),
+            None,
+            "",
+        ),
+        (
+            "a missing group",
+            404,
+            all,
+            "GET",
+            format!("{GROUPS}/{}", unknown_id()),
+            None,
+            "",
+        ),
+    ];
+
+    for (why, status, permissions, method, target, content_type, body) in cases {
+        // A fresh key per case: its first request spends the budget and gets the answer that
+        // 429 must then beat.
+        let key = app.key_with(permissions);
+        let send = || {
+            app.write(method, &target)
+                .credentials(&key)
+                .content_type(content_type)
+                .raw_body(body)
+                .send()
+        };
+        let first = send().await;
+        let second = send().await;
+
+        assert_eq!(first.status.as_u16(), status, "{why}: {}", first.body);
+        assert_eq!(second.status.as_u16(), 429, "{why}: {}", second.body);
+        second.assert_error(429);
+        assert!(second.headers.get("allow").is_none(), "{why}");
+    }
 }
 
 // --- 404 and 405 for the route, signed -----------------------------------------------------
