@@ -13,13 +13,17 @@ use crate::error::{ApiError, FieldErrors};
 use crate::models::PageRequest;
 
 /// 415 unless the request declares a JSON body: `application/json` or `application/*+json`,
-/// with no parameter other than `charset=utf-8`.
+/// with no parameter other than `charset=utf-8`, in exactly one `Content-Type` header (a body
+/// has one type; reading only the first of several would let two parsers disagree).
 pub fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
+    let mut content_types = req.headers().get_all(CONTENT_TYPE);
+    let content_type = content_types
+        .next()
         .and_then(|v| v.to_str().ok())
         .ok_or(ApiError::UnsupportedMediaType)?;
+    if content_types.next().is_some() {
+        return Err(ApiError::UnsupportedMediaType);
+    }
     let mut parts = content_type.split(';');
     let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
     let is_json = essence == "application/json"
