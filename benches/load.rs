@@ -46,6 +46,7 @@ use usergroups::auth::signer::{sign, Credentials};
 use usergroups::auth::PermissionSet;
 use usergroups::db::{self, DatabaseUrl, DbConnection, DbPool, PoolOptions};
 use usergroups::models::{AccessKey, Group, NewGroup, Organization, UsedSignature};
+use usergroups::secrets::Keyring;
 use usergroups::{configure, AppState, Limits};
 
 /// How many existing groups the GET scenarios cycle through.
@@ -565,11 +566,14 @@ fn main() {
     let backend = database.name();
     let options = PoolOptions::for_url(&url);
     let pool = db::init(&url, options).expect("the bench database initializes");
+    let master_keys = Keyring::ephemeral().expect("a master key");
     let (organization_id, credentials) = {
         let mut conn = pool.get().expect("a connection");
         let org = Organization::create(&mut conn, "Bench organization").expect("an organization");
-        let key = AccessKey::create(&mut conn, &org.id, PermissionSet::all()).expect("a key");
-        (org.id, Credentials::new(key.id, key.secret))
+        let (_, credentials) =
+            AccessKey::create(&mut conn, &master_keys, &org.id, PermissionSet::all())
+                .expect("a key");
+        (org.id, credentials)
     };
     let load_before = load_average();
     eprintln!(
@@ -595,6 +599,7 @@ fn main() {
     let server = Server::start(AppState {
         pool: pool.clone(),
         limits: Limits::default(),
+        master_keys,
     });
     let address = server.address;
     let http_get = |index: usize| {

@@ -6,10 +6,11 @@
 
 use actix_web::{test, App};
 use serde_json::{json, Value};
-use usergroups::auth::signer::{self, Credentials};
+use usergroups::auth::signer;
 use usergroups::auth::PermissionSet;
 use usergroups::db::{self, PoolOptions};
 use usergroups::models::{AccessKey, Organization};
+use usergroups::secrets::Keyring;
 use usergroups::{configure, AppState, Limits};
 
 #[actix_web::main]
@@ -20,15 +21,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ));
     let url = format!("sqlite://{}", path.display()).parse()?;
     let pool = db::init(&url, PoolOptions::for_url(&url))?;
+    let master_keys = Keyring::ephemeral()?;
     let credentials = {
         let mut conn = pool.get()?;
         let org = Organization::create(&mut conn, "Walkthrough")?;
-        let key = AccessKey::create(&mut conn, &org.id, PermissionSet::all())?;
-        Credentials::new(key.id, key.secret)
+        let (_, credentials) =
+            AccessKey::create(&mut conn, &master_keys, &org.id, PermissionSet::all())?;
+        credentials
     };
     let state = AppState {
         pool,
         limits: Limits::default(),
+        master_keys,
     };
     let app = test::init_service(App::new().configure(|cfg| configure(cfg, state.clone()))).await;
 

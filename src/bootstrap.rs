@@ -1,6 +1,8 @@
 //! The first start: against an empty database, `serve` creates an organization and an
 //! all-permissions access key and writes them to `usergroups-credentials.json` (mode 0600),
 //! beside the SQLite file or in the working directory, so a newcomer can sign a call at once.
+//! The key's secret is stored sealed like every other ([`crate::secrets`]); this file is the one
+//! place it exists in plaintext, for the operator to move into a secret store and delete.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -14,6 +16,7 @@ use crate::config::Config;
 use crate::db::{self, locks, DatabaseUrl, DbConnection, DbPool};
 use crate::error::ApiError;
 use crate::models::{AccessKey, Organization};
+use crate::secrets::Keyring;
 
 /// The file the first-run credentials are written to.
 pub const CREDENTIALS_FILE: &str = "usergroups-credentials.json";
@@ -34,6 +37,7 @@ pub fn credentials_path(url: &DatabaseUrl) -> PathBuf {
 pub fn ensure_first_run_credentials(
     pool: &DbPool,
     config: &Config,
+    master_keys: &Keyring,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut conn = pool.get()?;
     let created = db::write_transaction(&mut conn, |conn| {
@@ -48,10 +52,15 @@ pub fn ensure_first_run_credentials(
             return Ok(None);
         }
         let organization = Organization::create(conn, "Default organization")?;
-        let key = AccessKey::create(conn, &organization.id, PermissionSet::all())?;
+        let key = AccessKey::create_in_transaction(
+            conn,
+            master_keys,
+            &organization.id,
+            PermissionSet::all(),
+        )?;
         Ok::<_, ApiError>(Some((organization, key)))
     })?;
-    let Some((organization, key)) = created else {
+    let Some((organization, (key, credentials))) = created else {
         return Ok(());
     };
     let path = credentials_path(config.database_url());
@@ -59,7 +68,7 @@ pub fn ensure_first_run_credentials(
         "url": format!("http://{}", config.bind),
         "organizationId": organization.id,
         "accessKeyId": key.id,
-        "secretAccessKey": key.secret,
+        "secretAccessKey": credentials.secret_access_key(),
         "permissions": key.permission_set().names(),
     });
     write_private_file(&path, &serde_json::to_vec_pretty(&credentials)?)?;

@@ -1,4 +1,5 @@
-//! The `usergroups` command line: `serve`, organization and access-key management, and `sign`.
+//! The `usergroups` command line: `serve`, organization and access-key management, master-key
+//! rotation, and `sign`.
 //! Every management command prints one JSON object on stdout; errors go to stderr with a
 //! non-zero exit status.
 
@@ -13,10 +14,11 @@ use crate::auth::header::DATE_HEADER;
 use crate::auth::signer::{self, Credentials};
 use crate::auth::PermissionSet;
 use crate::bootstrap::CREDENTIALS_FILE;
-use crate::config::{Config, DatabaseArgs};
+use crate::config::{Config, DatabaseArgs, MasterKeyArgs};
 use crate::db::{self, DbPool, PoolOptions};
 use crate::models::{AccessKey, Organization};
 use crate::routes::rfc3339_text;
+use crate::secrets::{self, KeySource, MasterKey, NEW_MASTER_KEY_VAR};
 
 /// Onlive-compatible user groups and users behind HMAC-signed requests.
 #[derive(Debug, Parser)]
@@ -36,6 +38,9 @@ enum Command {
     /// Manage access keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manage the master key that seals access-key secrets at rest.
+    #[command(subcommand, name = "master-key")]
+    MasterKey(MasterKeyCommand),
     /// Print the headers that sign a request, one `Name: value` per line (for curl -H @file);
     /// a write also gets a random signed `x-onlive-site-nonce`.
     Sign(SignArgs),
@@ -65,6 +70,8 @@ enum KeyCommand {
         permissions: Option<PermissionSet>,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        master_key: MasterKeyArgs,
     },
     /// List an organization's access keys (never their secrets).
     List {
@@ -80,6 +87,20 @@ enum KeyCommand {
         access_key_id: String,
         #[command(flatten)]
         database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MasterKeyCommand {
+    /// Re-seal every access-key secret under a new master key, in one transaction; prints
+    /// {"oldFingerprint", "newFingerprint", "resealed", …}. With the key file, the new key
+    /// replaces it; with USERGROUPS_MASTER_KEY, the new key comes from USERGROUPS_NEW_MASTER_KEY
+    /// (when that is unset, one is generated and printed once, and nothing else changes).
+    Rotate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        master_key: MasterKeyArgs,
     },
 }
 
@@ -152,19 +173,23 @@ fn run(command: Command) -> Result<(), Box<dyn Error>> {
             organization_id,
             permissions,
             database,
+            master_key,
         }) => {
+            let source = master_key.source(&database.database_url)?;
             let pool = open(&database)?;
+            let master_keys = secrets::prepare(&pool, &source)?;
             let mut conn = pool.get()?;
             let org = Organization::find(&mut conn, &organization_id)?
                 .ok_or_else(|| format!("organization {organization_id} not found"))?;
-            let key = AccessKey::create(
+            let (key, credentials) = AccessKey::create(
                 &mut conn,
+                &master_keys,
                 &org.id,
                 permissions.unwrap_or_else(PermissionSet::all),
             )?;
             print_json(&json!({
                 "accessKeyId": key.id,
-                "secretAccessKey": key.secret,
+                "secretAccessKey": credentials.secret_access_key(),
                 "organizationId": key.organization_id,
                 "permissions": key.permission_set().names(),
             }))
@@ -191,7 +216,75 @@ fn run(command: Command) -> Result<(), Box<dyn Error>> {
                 .ok_or_else(|| format!("access key {access_key_id} not found"))?;
             print_json(&key_summary(&key))
         }
+        Command::MasterKey(MasterKeyCommand::Rotate {
+            database,
+            master_key,
+        }) => rotate_master_key(&database, &master_key),
         Command::Sign(args) => sign(args),
+    }
+}
+
+/// `usergroups master-key rotate`: see [`MasterKeyCommand::Rotate`] and [`secrets::rotate`].
+fn rotate_master_key(
+    database: &DatabaseArgs,
+    master_key: &MasterKeyArgs,
+) -> Result<(), Box<dyn Error>> {
+    let source = master_key.source(&database.database_url)?;
+    match &source {
+        KeySource::Environment {
+            current,
+            next: None,
+        } => {
+            // Refuses a configured key that does not open this database, before suggesting a
+            // successor to it.
+            secrets::prepare(&open(database)?, &source)?;
+            // Printed before anything changes and used by nothing yet: a crash here loses
+            // nothing, and the operator distributes the key before the database depends on it.
+            let new = MasterKey::generate()?;
+            print_json(&json!({
+                "oldFingerprint": current.fingerprint(),
+                "newFingerprint": new.fingerprint(),
+                "newMasterKey": new.to_hex().as_str(),
+                "resealed": 0,
+                "next": format!(
+                    "nothing was re-sealed yet. Store newMasterKey in your secret store, give it to every \
+                     instance as {NEW_MASTER_KEY_VAR} (they then accept both keys), and run \
+                     `usergroups master-key rotate` again with {NEW_MASTER_KEY_VAR} set"
+                ),
+            }))
+        }
+        KeySource::Environment {
+            next: Some(new), ..
+        } => {
+            let pool = open(database)?;
+            let rotation = secrets::rotate(&pool, &source, new)?;
+            print_json(&json!({
+                "oldFingerprint": rotation.old_fingerprint,
+                "newFingerprint": rotation.new_fingerprint,
+                "resealed": rotation.resealed,
+                "next": format!(
+                    "every secret is now sealed with the key in {NEW_MASTER_KEY_VAR}. On every instance and \
+                     for every command, set USERGROUPS_MASTER_KEY to that key and unset \
+                     {NEW_MASTER_KEY_VAR}, then restart; instances holding only the old key refuse \
+                     requests (401) until then"
+                ),
+            }))
+        }
+        KeySource::File(path) => {
+            let pool = open(database)?;
+            let rotation = secrets::rotate(&pool, &source, &MasterKey::generate()?)?;
+            print_json(&json!({
+                "oldFingerprint": rotation.old_fingerprint,
+                "newFingerprint": rotation.new_fingerprint,
+                "resealed": rotation.resealed,
+                "keyFile": path.display().to_string(),
+                "next": format!(
+                    "{} holds the new key: update its backup, and copy it to any instance that does \
+                     not share this file; instances sharing it pick the new key up by themselves",
+                    path.display()
+                ),
+            }))
+        }
     }
 }
 

@@ -28,6 +28,10 @@ pub struct Config {
     #[command(flatten)]
     pub database: DatabaseArgs,
 
+    /// Where the master key comes from.
+    #[command(flatten)]
+    pub master_key: MasterKeyArgs,
+
     /// Address to listen on.
     #[arg(long, env = "USERGROUPS_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
@@ -143,5 +147,29 @@ mod tests {
             error.to_string().contains("--request-timeout-seconds"),
             "{error}"
         );
+    }
+}
+
+/// Where the master key that seals access-key secrets comes from (`serve`, `key create`,
+/// `master-key rotate`). The key itself is read from `USERGROUPS_MASTER_KEY` only, never from a
+/// flag (a command line is visible to every local user), and parsed by [`crate::secrets`] so
+/// that a bad value is refused naming the variable without echoing it.
+#[derive(Debug, Clone, Args)]
+pub struct MasterKeyArgs {
+    /// The master key file, used when USERGROUPS_MASTER_KEY is unset; created at first start
+    /// with mode 0600 [default: usergroups-master.key beside the SQLite file, or in the working
+    /// directory on PostgreSQL].
+    #[arg(long, env = "USERGROUPS_MASTER_KEY_FILE")]
+    pub master_key_file: Option<std::path::PathBuf>,
+}
+
+impl MasterKeyArgs {
+    /// The key source: `USERGROUPS_MASTER_KEY` (and `USERGROUPS_NEW_MASTER_KEY`) when set, else
+    /// the key file for `url`.
+    pub fn source(
+        &self,
+        url: &DatabaseUrl,
+    ) -> Result<crate::secrets::KeySource, crate::secrets::SecretsError> {
+        crate::secrets::KeySource::from_env(self.master_key_file.as_deref(), url)
     }
 }

@@ -17,6 +17,7 @@ pub mod models;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
+pub mod secrets;
 pub mod server;
 
 pub use error::ApiError;

@@ -57,6 +57,8 @@ pub struct AppState {
     pub pool: DbPool,
     /// Request limits.
     pub limits: Limits,
+    /// The master keys access-key secrets are opened with ([`crate::secrets`]).
+    pub master_keys: crate::secrets::Keyring,
 }
 
 /// The request id of the request being served (echoed from `x-request-id` or generated).
@@ -187,8 +189,11 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// parked future, never a blocked worker.
 pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     log::info!("database: {}", config.database_url());
+    let key_source = config.master_key.source(config.database_url())?;
     let pool = db::init(config.database_url(), config.pool_options())?;
-    crate::bootstrap::ensure_first_run_credentials(&pool, &config)?;
+    let master_keys = crate::secrets::prepare(&pool, &key_source)?;
+    crate::bootstrap::ensure_first_run_credentials(&pool, &config, &master_keys)?;
+    crate::secrets::warn_about_foreign_keys(&pool, &master_keys);
     let limits = config.limits();
     log::info!(
         "rate limits per access key and instance: {:?}",
@@ -199,6 +204,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState {
         pool: pool.clone(),
         limits,
+        master_keys,
     };
     let server = HttpServer::new(move || {
         App::new()

@@ -171,7 +171,11 @@ async fn verify(req: &mut ServiceRequest, state: &AppState) -> Result<Caller, Ap
         headers: req.headers().clone(),
         body: body.clone(),
     };
-    let principal = db::run(&state.pool, move |conn| claim.verify(conn, &parts, skew)).await?;
+    let master_keys = state.master_keys.clone();
+    let principal = db::run(&state.pool, move |conn| {
+        claim.verify(conn, &parts, skew, &master_keys)
+    })
+    .await?;
     Ok(Caller { principal, body })
 }
 

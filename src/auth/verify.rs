@@ -15,6 +15,7 @@ use super::permission::PermissionSet;
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::models::{AccessKey, UsedSignature};
+use crate::secrets::Keyring;
 
 /// Why a request's signature was refused: the `reason` of the 401 body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,12 +169,18 @@ impl Claim {
     }
 
     /// Finishes the checks against the database: the key exists and is active, the signature
-    /// matches its secret (compared in constant time), and an unsafe request is used only once.
+    /// matches its secret (opened with `master_keys`, compared in constant time), and an unsafe
+    /// request is used only once.
+    ///
+    /// A secret that does not open (sealed under a master key this instance lacks, or altered)
+    /// is a `signature_mismatch` for the client, never a 500, and a warning naming the key and
+    /// the fingerprints (never key material) for the operator.
     pub fn verify(
         &self,
         conn: &mut DbConnection,
         request: &SignedParts,
         skew: Duration,
+        master_keys: &Keyring,
     ) -> Result<Principal, ApiError> {
         let key =
             AccessKey::find(conn, &self.access_key_id)?.ok_or(AuthFailure::UnknownAccessKey)?;
@@ -182,7 +189,11 @@ impl Claim {
         }
         let string_to_sign =
             canonical::string_to_sign(&self.date_text, &self.canonical_request(request));
-        if !canonical::signature_matches(&key.secret, &string_to_sign, &self.signature) {
+        let secret = key.open_secret(master_keys).map_err(|e| {
+            log::warn!("the secret of access key {} cannot be opened: {e}", key.id);
+            AuthFailure::SignatureMismatch
+        })?;
+        if !canonical::signature_matches(&secret, &string_to_sign, &self.signature) {
             return Err(AuthFailure::SignatureMismatch.into());
         }
         if !request.method.is_safe() {

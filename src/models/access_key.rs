@@ -1,15 +1,21 @@
 //! Access keys: the credentials requests are signed with. The secret is returned once, when the
-//! key is created, and never printed afterwards (`Debug` hides it).
+//! key is created, and never printed afterwards. The row holds it sealed under the master key
+//! (see [`crate::secrets`]), bound to the key's id, so neither a copy of the table nor a sealed
+//! value moved to another row signs anything.
 
 use std::fmt;
 
 use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use zeroize::Zeroizing;
 
 use crate::auth::permission::PermissionSet;
+use crate::auth::signer::Credentials;
 use crate::db::schema::access_keys;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
+use crate::secrets::{self, Keyring, SecretsError, SECRETS_LOCK};
 
 /// An access key row.
 #[derive(Clone, Queryable, Selectable, Insertable)]
@@ -19,8 +25,11 @@ pub struct AccessKey {
     pub id: String,
     /// The organization the key acts for.
     pub organization_id: String,
-    /// The shared secret the signature is made with.
-    pub secret: String,
+    /// The shared secret the signature is made with, as stored: sealed under the master key
+    /// (`v1:<fingerprint>:…`, see [`AccessKey::open_secret`]), or plaintext in a database from
+    /// before sealing until the next start seals it.
+    #[diesel(column_name = secret)]
+    pub sealed_secret: String,
     /// Comma-separated permission names (see [`AccessKey::permission_set`]).
     pub permissions: String,
     /// When it was created.
@@ -34,7 +43,7 @@ impl fmt::Debug for AccessKey {
         f.debug_struct("AccessKey")
             .field("id", &self.id)
             .field("organization_id", &self.organization_id)
-            .field("secret", &"<redacted>")
+            .field("sealed_secret", &"<redacted>")
             .field("permissions", &self.permissions)
             .field("revoked_at", &self.revoked_at)
             .finish()
@@ -58,16 +67,57 @@ fn random_text(alphabet: &[u8], len: usize) -> Result<String, ApiError> {
 }
 
 impl AccessKey {
-    /// Creates a key for `organization_id` with a fresh id (100 random bits) and secret (240).
+    /// Creates a key for `organization_id` with a fresh id (100 random bits) and secret (240),
+    /// in its own write transaction; the secret is returned once, in the [`Credentials`].
     pub fn create(
         conn: &mut DbConnection,
+        keyring: &Keyring,
         organization_id: &str,
         permissions: PermissionSet,
-    ) -> Result<AccessKey, ApiError> {
+    ) -> Result<(AccessKey, Credentials), ApiError> {
+        db::write_transaction(conn, |conn| {
+            AccessKey::create_in_transaction(conn, keyring, organization_id, permissions)
+        })
+    }
+
+    /// [`AccessKey::create`] inside a write transaction the caller holds.
+    ///
+    /// The secret is sealed under the key the database's secrets are already under when the
+    /// keyring holds it (during a rotation window an instance may hold both), else under the
+    /// keyring's sealing key; on PostgreSQL under a shared advisory lock that a re-seal takes
+    /// exclusively, so a key added during a rotation is never left under the retired key. A
+    /// database whose secrets are under a key the keyring lacks is refused.
+    pub fn create_in_transaction(
+        conn: &mut DbConnection,
+        keyring: &Keyring,
+        organization_id: &str,
+        permissions: PermissionSet,
+    ) -> Result<(AccessKey, Credentials), ApiError> {
+        if let DbConnection::Pg(c) = conn {
+            c.batch_execute(&format!(
+                "SELECT pg_advisory_xact_lock_shared({SECRETS_LOCK})"
+            ))?;
+        }
+        let in_use: Option<String> = access_keys::table
+            .filter(access_keys::secret.like("v1:%"))
+            .select(access_keys::secret)
+            .first(conn)
+            .optional()?;
+        let master_key = match in_use.as_deref().and_then(secrets::sealed_fingerprint) {
+            None => keyring.sealing_key(),
+            Some(fingerprint) => keyring.key(fingerprint).ok_or_else(|| {
+                ApiError::internal(SecretsError::UnknownMasterKey {
+                    sealed_with: fingerprint.to_owned(),
+                    configured: keyring.fingerprints().join(", "),
+                })
+            })?,
+        };
+        let id = format!("{KEY_ID_PREFIX}{}", random_text(KEY_ID_ALPHABET, 20)?);
+        let secret = Zeroizing::new(random_text(SECRET_ALPHABET, 40)?);
         let key = AccessKey {
-            id: format!("{KEY_ID_PREFIX}{}", random_text(KEY_ID_ALPHABET, 20)?),
+            sealed_secret: master_key.seal(&secret, &AccessKey::associated_data(&id))?,
+            id,
             organization_id: organization_id.to_owned(),
-            secret: random_text(SECRET_ALPHABET, 40)?,
             permissions: permissions.to_string(),
             created_at: db::now(),
             revoked_at: None,
@@ -75,7 +125,48 @@ impl AccessKey {
         diesel::insert_into(access_keys::table)
             .values(&key)
             .execute(conn)?;
-        Ok(key)
+        let credentials = Credentials::new(key.id.clone(), secret.as_str());
+        Ok((key, credentials))
+    }
+
+    /// What a key's sealed secret is bound to: its id, so a sealed value copied into another
+    /// key's row does not open there.
+    pub fn associated_data(id: &str) -> Vec<u8> {
+        format!("usergroups access key {id}").into_bytes()
+    }
+
+    /// The plaintext secret, opened with the master key its stored form names. A plaintext
+    /// stored form is refused: sealing it is the start's job, and accepting it would let anyone
+    /// who can write one row add a working key without the master key.
+    pub fn open_secret(&self, keyring: &Keyring) -> Result<Zeroizing<String>, SecretsError> {
+        keyring
+            .open(&self.sealed_secret, &AccessKey::associated_data(&self.id))
+            .map(Zeroizing::new)
+    }
+
+    /// Every key, revoked ones included, in id order (for re-sealing).
+    pub fn all(conn: &mut DbConnection) -> Result<Vec<AccessKey>, ApiError> {
+        Ok(access_keys::table
+            .order(access_keys::id.asc())
+            .select(AccessKey::as_select())
+            .load(conn)?)
+    }
+
+    /// The stored form of every secret (for counting them by master key).
+    pub fn stored_secrets(conn: &mut DbConnection) -> Result<Vec<String>, ApiError> {
+        Ok(access_keys::table.select(access_keys::secret).load(conn)?)
+    }
+
+    /// Replaces a key's stored secret with `sealed` (a re-seal; the secret itself is unchanged).
+    pub fn store_sealed_secret(
+        conn: &mut DbConnection,
+        id: &str,
+        sealed: &str,
+    ) -> Result<(), ApiError> {
+        diesel::update(access_keys::table.find(id))
+            .set(access_keys::secret.eq(sealed))
+            .execute(conn)?;
+        Ok(())
     }
 
     /// Finds a key by its id, revoked or not.
@@ -122,5 +213,27 @@ impl AccessKey {
             .split(',')
             .filter_map(|name| name.trim().parse().ok())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_of_an_access_key_shows_no_secret_sealed_or_not() {
+        let key = AccessKey {
+            id: "OLAKTEST".to_owned(),
+            organization_id: "org".to_owned(),
+            sealed_secret: "v1:0011223344556677:deadbeef".to_owned(),
+            permissions: "users:read".to_owned(),
+            created_at: db::now(),
+            revoked_at: None,
+        };
+
+        let shown = format!("{key:?}");
+
+        assert!(shown.contains("OLAKTEST"), "{shown}");
+        assert!(!shown.contains("deadbeef"), "{shown}");
     }
 }

@@ -15,6 +15,7 @@ use usergroups::auth::signer::{self, Credentials};
 use usergroups::auth::PermissionSet;
 use usergroups::db::{self, DatabaseUrl, DbConnection, DbPool, PoolOptions};
 use usergroups::models::{AccessKey, Organization};
+use usergroups::secrets::Keyring;
 use usergroups::{configure, AppState, Limits};
 
 /// The host every test request is signed for and sent to.
@@ -155,23 +156,44 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
 }
 
 /// An app on `pool` (a pool of `database`, perhaps opened with special options or through a
-/// proxy), with a new organization and its all-permissions key.
+/// proxy), with a random master key, a new organization and its all-permissions key.
 pub fn app_on(database: TestDatabase, pool: DbPool, limits: Limits) -> TestApp {
-    let (organization_id, credentials) = new_organization(&pool, PermissionSet::all());
+    let master_keys = Keyring::ephemeral().expect("a random master key");
+    app_with_keys(database, pool, limits, master_keys)
+}
+
+/// [`app_on`] with the given master keys.
+pub fn app_with_keys(
+    database: TestDatabase,
+    pool: DbPool,
+    limits: Limits,
+    master_keys: Keyring,
+) -> TestApp {
+    let (organization_id, credentials) =
+        new_organization(&pool, &master_keys, PermissionSet::all());
     TestApp {
-        state: AppState { pool, limits },
+        state: AppState {
+            pool,
+            limits,
+            master_keys,
+        },
         organization_id,
         credentials,
         _database: database,
     }
 }
 
-/// Creates an organization with one key holding `permissions`.
-pub fn new_organization(pool: &DbPool, permissions: PermissionSet) -> (String, Credentials) {
+/// Creates an organization with one key holding `permissions`, sealed under `master_keys`.
+pub fn new_organization(
+    pool: &DbPool,
+    master_keys: &Keyring,
+    permissions: PermissionSet,
+) -> (String, Credentials) {
     let mut conn = pool.get().expect("a connection");
     let org = Organization::create(&mut conn, "Test organization").expect("create an organization");
-    let key = AccessKey::create(&mut conn, &org.id, permissions).expect("create a key");
-    (org.id, Credentials::new(key.id, key.secret))
+    let (_, credentials) =
+        AccessKey::create(&mut conn, master_keys, &org.id, permissions).expect("create a key");
+    (org.id, credentials)
 }
 
 /// A request under construction: signed by default with the app's key, now, over every header
@@ -376,18 +398,23 @@ impl TestApp {
     /// A key of this organization with only `permissions`.
     pub fn key_with(&self, permissions: &str) -> Credentials {
         let mut conn = self.connection();
-        let key = AccessKey::create(
+        let (_, credentials) = AccessKey::create(
             &mut conn,
+            &self.state.master_keys,
             &self.organization_id,
             permissions.parse().expect("permissions"),
         )
         .expect("create a key");
-        Credentials::new(key.id, key.secret)
+        credentials
     }
 
     /// A second organization and its all-permissions key.
     pub fn other_organization(&self) -> (String, Credentials) {
-        new_organization(&self.state.pool, PermissionSet::all())
+        new_organization(
+            &self.state.pool,
+            &self.state.master_keys,
+            PermissionSet::all(),
+        )
     }
 
     /// A connection to the test database, for arranging and checking rows directly.

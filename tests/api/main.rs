@@ -19,6 +19,7 @@ mod properties;
 mod proxy;
 mod rate_limits;
 mod scale;
+mod secrets;
 mod signing;
 mod timeouts;
 mod unavailable;

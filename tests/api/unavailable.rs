@@ -23,6 +23,7 @@ async fn app_without_database() -> TestApp {
     app.state = AppState {
         pool: db::pool(&url, options),
         limits: Limits::default(),
+        master_keys: app.state.master_keys.clone(),
     };
     app
 }
