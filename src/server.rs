@@ -7,7 +7,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Logger, Next};
-use actix_web::{web, App, Error, HttpMessage, HttpServer};
+use actix_web::{web, App, Error, HttpMessage, HttpServer, ResponseError};
 
 use crate::auth::middleware::authenticate;
 use crate::config::Config;
@@ -74,16 +74,30 @@ fn usable_request_id(value: &HeaderValue) -> Option<String> {
         .then(|| text.to_owned())
 }
 
+/// The id of the request with these headers: the client's, if usable, or a new one.
+fn request_id_of(headers: &actix_web::http::header::HeaderMap) -> String {
+    headers
+        .get(&REQUEST_ID)
+        .and_then(usable_request_id)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// The answer to a request target that is not a path (`OPTIONS *`): it matches no scope, so
+/// the request-id middleware does not see it and the id is added here.
+async fn target_not_a_path(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    let mut response = ApiError::NotFound("Route not found").error_response();
+    if let Ok(value) = HeaderValue::from_str(&request_id_of(req.headers())) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
 /// Gives every response an `x-request-id`, and logs the cause of every 5xx with it.
 async fn request_id(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(usable_request_id)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let id = request_id_of(req.headers());
     req.extensions_mut().insert(RequestId(id.clone()));
     // Handlers' errors arrive here as responses (with the error attached); only a failure of
     // the service machinery itself is an `Err`, and actix answers that one on its own.
@@ -122,57 +136,60 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 /// an unsigned caller learns nothing about which routes exist, and it counts each verified
 /// request against its access key's rate limit, also before routing.
 pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
-    cfg.app_data(web::Data::new(state)).service(
-        web::scope("")
-            .wrap(from_fn(request_id))
-            .service(
-                web::resource("/healthz")
-                    .route(web::get().to(health::healthz))
-                    .default_service(method_not_allowed("GET")),
-            )
-            .service(
-                web::resource("/readyz")
-                    .route(web::get().to(health::readyz))
-                    .default_service(method_not_allowed("GET")),
-            )
-            .service(
-                web::resource("/openapi.json")
-                    .route(web::get().to(openapi::get_openapi))
-                    .default_service(method_not_allowed("GET")),
-            )
-            .service(
-                web::scope("/api/v1")
-                    .wrap(from_fn(authenticate))
-                    .service(
-                        web::resource(["/user-groups", "/user-groups/"])
-                            .route(web::get().to(groups::list_groups))
-                            .route(web::post().to(groups::create_group))
-                            .default_service(method_not_allowed("GET, POST")),
-                    )
-                    .service(
-                        web::resource(["/user-groups/{id}", "/user-groups/{id}/"])
-                            .route(web::get().to(groups::get_group))
-                            .route(web::put().to(groups::update_group))
-                            .route(web::delete().to(groups::delete_group))
-                            .default_service(method_not_allowed("GET, PUT, DELETE")),
-                    )
-                    .service(
-                        web::resource(["/users", "/users/"])
-                            .route(web::get().to(users::list_users))
-                            .route(web::post().to(users::create_user))
-                            .default_service(method_not_allowed("GET, POST")),
-                    )
-                    .service(
-                        web::resource(["/users/{id}", "/users/{id}/"])
-                            .route(web::get().to(users::get_user))
-                            .route(web::put().to(users::update_user))
-                            .route(web::delete().to(users::delete_user))
-                            .default_service(method_not_allowed("GET, PUT, DELETE")),
-                    )
-                    .default_service(web::to(route_not_found)),
-            )
-            .default_service(web::to(route_not_found)),
-    );
+    cfg.app_data(web::Data::new(state))
+        .service(
+            web::scope("")
+                .wrap(from_fn(request_id))
+                .service(
+                    web::resource("/healthz")
+                        .route(web::get().to(health::healthz))
+                        .default_service(method_not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/readyz")
+                        .route(web::get().to(health::readyz))
+                        .default_service(method_not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/openapi.json")
+                        .route(web::get().to(openapi::get_openapi))
+                        .default_service(method_not_allowed("GET")),
+                )
+                .service(
+                    web::scope("/api/v1")
+                        .wrap(from_fn(authenticate))
+                        .service(
+                            web::resource(["/user-groups", "/user-groups/"])
+                                .route(web::get().to(groups::list_groups))
+                                .route(web::post().to(groups::create_group))
+                                .default_service(method_not_allowed("GET, POST")),
+                        )
+                        .service(
+                            web::resource(["/user-groups/{id}", "/user-groups/{id}/"])
+                                .route(web::get().to(groups::get_group))
+                                .route(web::put().to(groups::update_group))
+                                .route(web::delete().to(groups::delete_group))
+                                .default_service(method_not_allowed("GET, PUT, DELETE")),
+                        )
+                        .service(
+                            web::resource(["/users", "/users/"])
+                                .route(web::get().to(users::list_users))
+                                .route(web::post().to(users::create_user))
+                                .default_service(method_not_allowed("GET, POST")),
+                        )
+                        .service(
+                            web::resource(["/users/{id}", "/users/{id}/"])
+                                .route(web::get().to(users::get_user))
+                                .route(web::put().to(users::update_user))
+                                .route(web::delete().to(users::delete_user))
+                                .default_service(method_not_allowed("GET, PUT, DELETE")),
+                        )
+                        .default_service(web::to(route_not_found)),
+                )
+                .default_service(web::to(route_not_found)),
+        )
+        // A request target that is not a path (`OPTIONS *`) matches no scope, not even "".
+        .default_service(web::to(target_not_a_path));
 }
 
 /// How often expired replay-guard entries are pruned, and full rate-limit buckets forgotten.

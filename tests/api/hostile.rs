@@ -654,13 +654,9 @@ fn table() -> Vec<Row> {
             expect: bad(&["body"]),
         },
         wire(
-            // The route table has no default at the App level, so a request target that is
-            // not a path ("*") falls through to actix's bare 404. Not a 5xx and not a leak,
-            // but not the contract's body either: `server.rs` could register
-            // `cfg.default_service(web::to(route_not_found))` to close it.
-            "OPTIONS * is a 4xx (actix's bare 404: the route table has no App-level default)",
+            "OPTIONS * (a target that is not a path) is the contract's 404",
             |host, _| format!("OPTIONS * HTTP/1.1\r\nhost: {host}\r\n\r\n").into_bytes(),
-            Expect::Framing(404),
+            status(404),
         ),
     ]);
     rows
