@@ -17,7 +17,7 @@ use usergroups::db::schema::used_signatures;
 use usergroups::models::{AccessKey, UsedSignature};
 use usergroups::Limits;
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp, TestResponse, HOST};
+use crate::helpers::{spawn_app, spawn_app_with, unknown_id, TestApp, TestResponse, HOST};
 
 const GROUPS: &str = "/api/v1/user-groups";
 const USERS: &str = "/api/v1/users";
@@ -109,11 +109,6 @@ fn signature_in(headers: &[(String, String)]) -> String {
         .rsplit_once("Signature=")
         .expect("a signature");
     signature.to_owned()
-}
-
-/// An id no group or user has.
-fn unknown_id() -> String {
-    uuid::Uuid::now_v7().to_string()
 }
 
 /// The time now, in whole seconds as a request's date carries it.

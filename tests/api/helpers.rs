@@ -436,3 +436,23 @@ pub fn count(conn: &mut DbConnection, sql: &str) -> i64 {
         .expect("a count query")
         .n
 }
+
+/// An id no group or user has.
+pub fn unknown_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The `id` of a group or user answer.
+pub fn id_of(value: &Value) -> String {
+    value["id"].as_str().expect("an id").to_owned()
+}
+
+/// The ids of a list answer's items, in order.
+pub fn ids_of(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(id_of)
+        .collect()
+}

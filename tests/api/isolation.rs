@@ -6,25 +6,7 @@ use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 use usergroups::auth::signer::Credentials;
 
-use crate::helpers::{spawn_app, TestApp, TestResponse};
-
-/// An id that names nothing.
-fn unknown_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().expect("an id").to_owned()
-}
-
-fn ids_of(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(id_of)
-        .collect()
-}
+use crate::helpers::{id_of, ids_of, spawn_app, unknown_id, TestApp, TestResponse};
 
 /// A request signed by `credentials`, with an optional JSON body.
 async fn send_as(

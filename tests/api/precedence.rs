@@ -14,17 +14,12 @@ use usergroups::auth::signer::Credentials;
 use usergroups::rate_limit::RateLimits;
 use usergroups::Limits;
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp, TestResponse};
+use crate::helpers::{spawn_app, spawn_app_with, unknown_id, TestApp, TestResponse};
 
 const GROUPS: &str = "/api/v1/user-groups";
 const USERS: &str = "/api/v1/users";
 /// A body that is not JSON at all.
 const BAD_JSON: &str = r#"{"name": "#;
-
-/// An id no group or user has.
-fn unknown_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
 
 /// The methods a 405's `Allow` header lists.
 fn allowed(response: &TestResponse) -> BTreeSet<String> {

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{count, spawn_app, TestApp};
+use crate::helpers::{count, id_of, ids_of, spawn_app, unknown_id, TestApp};
 
 /// A valid create body for `email`, with no optional field.
 fn new_user(email: &str) -> Value {
@@ -16,25 +16,6 @@ fn new_user_with(field: &str, value: Value) -> Value {
     let mut body = new_user("ada@example.com");
     body[field] = value;
     body
-}
-
-/// An id that names nothing.
-fn unknown_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().expect("an id").to_owned()
-}
-
-/// The ids of a list answer's items, in order.
-fn ids_of(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(id_of)
-        .collect()
 }
 
 /// Creates a user with the given names and email, returning it.
