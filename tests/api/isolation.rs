@@ -441,3 +441,84 @@ async fn another_organizations_member_does_not_block_deleting_an_own_group() {
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     other.assert_untouched(&app).await;
 }
+
+/// The median time of `runs` calls of one signed request.
+async fn median_time(
+    app: &TestApp,
+    method: &str,
+    target: &str,
+    body: Option<&Value>,
+    runs: usize,
+) -> std::time::Duration {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let mut call = app.write(method, target);
+        if let Some(body) = body {
+            call = call.json(body);
+        }
+        let started = std::time::Instant::now();
+        call.send().await;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    times[runs / 2]
+}
+
+#[actix_web::test]
+async fn another_organizations_ids_take_as_long_as_ids_that_do_not_exist() {
+    let app = spawn_app().await;
+    let other = Other::create(&app).await;
+    let rename = json!({"name": "Renamed"});
+    let routes: Vec<(&str, String, String, Option<&Value>)> = vec![
+        (
+            "GET",
+            format!("/api/v1/user-groups/{}", other.group_id()),
+            format!("/api/v1/user-groups/{}", unknown_id()),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/api/v1/user-groups/{}", other.group_id()),
+            format!("/api/v1/user-groups/{}", unknown_id()),
+            Some(&rename),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/user-groups/{}", other.group_id()),
+            format!("/api/v1/user-groups/{}", unknown_id()),
+            None,
+        ),
+        (
+            "GET",
+            format!("/api/v1/users/{}", other.user_id()),
+            format!("/api/v1/users/{}", unknown_id()),
+            None,
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/users/{}", other.user_id()),
+            format!("/api/v1/users/{}", unknown_id()),
+            None,
+        ),
+    ];
+
+    for (method, foreign, missing, body) in routes {
+        // Interleave the two, so a slow moment of the machine falls on both alike.
+        let mut foreign_times = Vec::new();
+        let mut missing_times = Vec::new();
+        for _ in 0..3 {
+            foreign_times.push(median_time(&app, method, &foreign, body, 5).await);
+            missing_times.push(median_time(&app, method, &missing, body, 5).await);
+        }
+        foreign_times.sort();
+        missing_times.sort();
+        let (foreign, missing) = (foreign_times[1], missing_times[1]);
+        let ratio = foreign.as_secs_f64() / missing.as_secs_f64();
+        assert!(
+            (0.1..10.0).contains(&ratio),
+            "{method}: another organization's id took {foreign:?}, an unknown id {missing:?}: \
+             the difference would tell an attacker which ids exist"
+        );
+    }
+    other.assert_untouched(&app).await;
+}
