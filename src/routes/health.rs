@@ -9,6 +9,7 @@ use super::json_response;
 
 use crate::db;
 use crate::error::ApiError;
+use crate::secrets::SealedSummary;
 use crate::server::AppState;
 
 /// The body of a probe's 200 answer.
@@ -36,21 +37,45 @@ pub async fn healthz() -> HttpResponse {
     json_response(StatusCode::OK, &Status { status: "ok" })
 }
 
-/// `GET /readyz`: 200 when the database answers a query, 503 when it cannot.
+/// `GET /readyz`: 200 when the database answers a query and this instance holds the master key
+/// of every stored secret; 503 otherwise (an instance started with another master key than its
+/// peers would refuse every signature: it must leave the load balancer's rotation).
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "service",
     summary = "Readiness probe (unsigned)",
-    description = "200 when the database answers a query, 503 when it cannot.",
+    description = "200 when the database answers a query and this instance holds the master key \
+        that sealed every stored access-key secret; 503 when the database cannot be reached or \
+        a secret is sealed under a master key this instance lacks.",
     responses(
-        (status = 200, description = "The database answers.", body = Status,
+        (status = 200, description = "The database answers and every secret can be opened.", body = Status,
             example = json!({"status": "ready"})),
         (status = 500, response = crate::openapi::InternalError),
         (status = 503, response = crate::openapi::Unavailable),
     ),
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    db::run(&state.pool, db::ping).await?;
+    let keyring = state.master_keys.clone();
+    db::run(&state.pool, move |conn| {
+        db::ping(conn)?;
+        let summary = SealedSummary::of(conn)?;
+        // `Keyring::key` rereads the key files, so a rotation made by another instance is
+        // picked up here rather than reported.
+        let missing: Vec<&String> = summary
+            .by_fingerprint
+            .keys()
+            .filter(|fingerprint| keyring.key(fingerprint).is_none())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::unavailable(format!(
+                "not ready: secrets are sealed with master key(s) {missing:?}, which this \
+                 instance lacks; every instance must share one master key"
+            )))
+        }
+    })
+    .await?;
     Ok(json_response(StatusCode::OK, &Status { status: "ready" }))
 }

@@ -155,6 +155,23 @@ async fn a_secret_under_a_master_key_the_instance_lacks_is_a_401_never_a_500() {
 }
 
 #[actix_web::test]
+async fn an_instance_lacking_the_master_key_of_stored_secrets_is_not_ready() {
+    let mut app = crate::helpers::spawn_app().await;
+    let ready_with_its_key = app.call("GET", "/readyz").unsigned().send().await;
+
+    app.state.master_keys = Keyring::ephemeral().unwrap();
+    let ready_with_another_key = app.call("GET", "/readyz").unsigned().send().await;
+
+    assert_eq!(
+        ready_with_its_key.status.as_u16(),
+        200,
+        "{}",
+        ready_with_its_key.body
+    );
+    ready_with_another_key.assert_error(503);
+}
+
+#[actix_web::test]
 async fn a_sealed_secret_copied_into_another_keys_row_does_not_verify() {
     let app = crate::helpers::spawn_app().await;
     let other = app.key_with("user-groups:read");
