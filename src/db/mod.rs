@@ -263,9 +263,20 @@ pub fn init(url: &DatabaseUrl, options: PoolOptions) -> Result<DbPool, InitError
         |e: Box<dyn std::error::Error + Send + Sync>| InitError::Migrate(e.to_string());
     match &mut *conn {
         DbConnection::Sqlite(c) => {
-            // WAL is a property of the file: set once, it lets readers run beside the writer.
-            c.batch_execute("PRAGMA journal_mode = WAL;")
-                .map_err(|e| InitError::Migrate(e.to_string()))?;
+            // Switching a new file to WAL needs the file to itself, and SQLite answers "locked"
+            // at once (no busy wait) while another process starting beside this one holds it:
+            // try again for a while rather than fail the start.
+            let deadline = Instant::now() + options.connection_timeout + options.statement_timeout;
+            loop {
+                // WAL is a property of the file: set once, it lets readers run beside the writer.
+                match c.batch_execute("PRAGMA journal_mode = WAL;") {
+                    Ok(()) => break,
+                    Err(e) if e.to_string().contains("locked") && Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    Err(e) => return Err(InitError::Migrate(e.to_string())),
+                }
+            }
             // Under the write lock, so processes starting together on one file apply each
             // migration once (the others wait, then find nothing pending).
             c.immediate_transaction(|c| c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()))
