@@ -227,10 +227,14 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, minimum = 1)]
     pub active_members: Option<i64>,
-    /// Every bad field (400), or the field holding a taken value (409).
+    /// The bad fields (400: every one, up to 50), or the field holding a taken value (409).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, max_items = 50)]
     pub errors: Option<Vec<FieldError>>,
+    /// On a 400 with more bad fields than `errors` lists: how many more were found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1)]
+    pub omitted_errors: Option<usize>,
 }
 
 /// `POST /api/v1/user-groups`. Unknown fields are refused (400).
@@ -256,7 +260,9 @@ pub struct CreateGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(min_length = 1, max_length = 255)]
     pub external_id: Option<String>,
-    /// Any JSON object (default `{}`), up to 64 KiB serialized; not `null`.
+    /// Any JSON object (default `{}`), up to 64 KiB serialized, nested at most 32 levels deep,
+    /// with no key repeated within an object and no string that is not Unicode (an escaped lone
+    /// surrogate); not `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Object)]
     pub extra_fields: Option<Box<RawValue>>,
@@ -293,7 +299,8 @@ pub struct UpdateGroup {
     )]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 255)]
     pub external_id: Option<Option<String>>,
-    /// A replacement object, replacing the old one whole; not `null`.
+    /// A replacement object, replacing the old one whole, under the same rules as on create
+    /// (64 KiB, 32 levels, no repeated key, Unicode strings); not `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Object)]
     pub extra_fields: Option<Box<RawValue>>,

@@ -141,8 +141,10 @@ pub struct ServiceError {
     /// A machine-readable cause: a 401 reason of the signing scheme (`signature_mismatch`,
     /// `replayed_request`, …) or `group_has_active_members`.
     pub reason: Option<String>,
-    /// Every bad field (400), or the field holding a taken value (409); empty otherwise.
+    /// The bad fields (400, up to 50), or the field holding a taken value (409); empty otherwise.
     pub errors: Vec<FieldError>,
+    /// On a 400 with more bad fields than `errors` lists: how many more there were.
+    pub omitted_errors: Option<usize>,
     /// For a group that still has members: how many.
     pub active_members: Option<i64>,
     /// The answer's `x-request-id`, to find the request in the service's log.
@@ -159,6 +161,7 @@ impl ServiceError {
             message: body.message,
             reason: body.reason,
             errors: body.errors.unwrap_or_default(),
+            omitted_errors: body.omitted_errors,
             active_members: body.active_members,
             request_id: meta.request_id.clone(),
             retry_after: meta.retry_after,
@@ -175,6 +178,7 @@ impl ServiceError {
             reason: self.reason.clone(),
             active_members: self.active_members,
             errors: (!self.errors.is_empty()).then(|| self.errors.clone()),
+            omitted_errors: self.omitted_errors,
         }
     }
 }
@@ -187,6 +191,9 @@ impl fmt::Display for ServiceError {
         }
         for error in &self.errors {
             write!(f, "; {}: {}", error.field, error.message)?;
+        }
+        if let Some(omitted) = self.omitted_errors {
+            write!(f, "; and {omitted} more")?;
         }
         Ok(())
     }

@@ -24,12 +24,20 @@ use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as Diese
 
 use crate::api::ErrorBody;
 use crate::auth::verify::AuthFailure;
+use crate::limits;
 
 pub use crate::api::FieldError;
 
-/// Collects every bad field of a request, so a 400 lists them all at once.
-#[derive(Debug, Default)]
-pub struct FieldErrors(Vec<FieldError>);
+/// Collects the bad fields of a request, so a 400 lists them all at once, up to a bound: a body
+/// of a million unknown members must not be answered with a million entries (the answer would
+/// outgrow the request, and building it would cost more than the request did). Past
+/// [`limits::FIELD_ERRORS_SHOWN`] entries only a count is kept, and each entry's field name and
+/// message are cut to a few dozen characters, so a 400 stays within a few KiB whatever the input.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors {
+    shown: Vec<FieldError>,
+    omitted: usize,
+}
 
 impl FieldErrors {
     /// An empty collection.
@@ -39,33 +47,61 @@ impl FieldErrors {
 
     /// Records that `field` is bad.
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
+        if self.shown.len() >= limits::FIELD_ERRORS_SHOWN {
+            self.omitted += 1;
+            return;
+        }
+        self.shown.push(FieldError {
+            field: shortened(field.into(), limits::FIELD_NAME_SHOWN),
+            message: shortened(message.into(), limits::FIELD_MESSAGE_SHOWN),
         });
     }
 
-    /// `Ok(value)` when nothing was recorded, else the 400 listing every bad field.
+    /// `Ok(value)` when nothing was recorded, else the 400 listing the bad fields.
     pub fn into_result<T>(self, value: T) -> Result<T, ApiError> {
-        if self.0.is_empty() {
+        if self.is_empty() {
             Ok(value)
         } else {
-            Err(ApiError::InvalidInput(self.0))
+            Err(ApiError::InvalidInput(self))
         }
     }
 
     /// True when no field was recorded as bad.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.shown.is_empty()
     }
+
+    /// The entries the answer lists, in the order they were found.
+    pub fn iter(&self) -> impl Iterator<Item = &FieldError> {
+        self.shown.iter()
+    }
+
+    /// How many further problems were found and left out of the list.
+    pub fn omitted(&self) -> usize {
+        self.omitted
+    }
+}
+
+/// `text` itself when it has at most `max` characters, else its first `max - 1` and `…`.
+/// Linear in `max`, not in the text, once the cut is found.
+fn shortened(mut text: String, max: usize) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(max) {
+        let keep = text[..cut]
+            .char_indices()
+            .last()
+            .map_or(0, |(last, _)| last);
+        text.truncate(keep);
+        text.push('…');
+    }
+    text
 }
 
 /// Everything a request can fail with; each variant is one row of the contract's status table.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 400: the request is malformed; every bad field is listed.
+    /// 400: the request is malformed; the bad fields are listed (up to a bound).
     #[error("invalid input: {0:?}")]
-    InvalidInput(Vec<FieldError>),
+    InvalidInput(FieldErrors),
     /// 401: the signature checks failed, with the reason code of `signing.md`.
     #[error("unauthorized: {}", .0.reason())]
     Unauthorized(AuthFailure),
@@ -149,7 +185,7 @@ impl ApiError {
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         let mut errors = FieldErrors::new();
         errors.add(field, message);
-        ApiError::InvalidInput(errors.0)
+        ApiError::InvalidInput(errors)
     }
 
     /// A 403 with the contract's message and no further detail.
@@ -199,10 +235,12 @@ impl ResponseError for ApiError {
             reason: None,
             active_members: None,
             errors: None,
+            omitted_errors: None,
         };
         body.message = match self {
             ApiError::InvalidInput(errors) => {
-                body.errors = Some(errors.clone());
+                body.errors = Some(errors.shown.clone());
+                body.omitted_errors = (errors.omitted > 0).then_some(errors.omitted);
                 "Invalid input".to_owned()
             }
             ApiError::Unauthorized(failure) => {
@@ -353,6 +391,40 @@ mod tests {
     fn body_of(error: ApiError) -> serde_json::Value {
         let bytes = error.error_response().into_body().try_into_bytes().unwrap();
         serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn a_400_lists_a_bounded_number_of_short_entries_and_counts_the_rest() {
+        let mut errors = FieldErrors::new();
+        let long_name = "x".repeat(10_000);
+        for _ in 0..1_000 {
+            errors.add(
+                long_name.clone(),
+                format!("{long_name} is not a known field"),
+            );
+        }
+        let body = body_of(errors.into_result(()).unwrap_err());
+
+        let listed = body["errors"].as_array().unwrap();
+        assert_eq!(listed.len(), limits::FIELD_ERRORS_SHOWN);
+        assert_eq!(body["omittedErrors"], 1_000 - limits::FIELD_ERRORS_SHOWN);
+        let field = listed[0]["field"].as_str().unwrap();
+        assert_eq!(field.chars().count(), limits::FIELD_NAME_SHOWN);
+        assert!(field.ends_with('…'));
+        let message = listed[0]["message"].as_str().unwrap();
+        assert_eq!(message.chars().count(), limits::FIELD_MESSAGE_SHOWN);
+    }
+
+    #[test]
+    fn short_names_and_messages_are_listed_whole() {
+        let mut errors = FieldErrors::new();
+        errors.add("name", "name must not be empty");
+
+        assert_eq!(
+            body_of(errors.into_result(()).unwrap_err()),
+            serde_json::json!({"statusCode": 400, "message": "Invalid input",
+                "errors": [{"field": "name", "message": "name must not be empty"}]})
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod limits;
 pub mod models;
 pub mod openapi;
 pub mod rate_limit;

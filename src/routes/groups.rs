@@ -14,6 +14,7 @@ use crate::api::{self, CreateGroup, ErrorBody, UpdateGroup};
 use crate::auth::{Caller, Permission};
 use crate::db;
 use crate::error::ApiError;
+use crate::limits;
 use crate::models::group::GROUP_NOT_FOUND;
 use crate::models::{Group, GroupChanges, NewGroup};
 use crate::openapi::{
@@ -21,11 +22,6 @@ use crate::openapi::{
     UnsupportedMediaType,
 };
 use crate::server::AppState;
-
-const NAME_MAX: usize = 255;
-const DESCRIPTION_MAX: usize = 2_000;
-const EXTERNAL_ID_MAX: usize = 255;
-const EXTRA_FIELDS_MAX_BYTES: usize = 64 * 1024;
 
 /// The API's view of a stored group.
 fn group_body(group: Group) -> Result<api::Group, ApiError> {
@@ -61,11 +57,23 @@ fn take_optional_fields(
 ) {
     let description = body.take_string("description");
     if let Some(Some(text)) = &description {
-        check_length(&mut body.errors, "description", text, 0, DESCRIPTION_MAX);
+        check_length(
+            &mut body.errors,
+            "description",
+            text,
+            0,
+            limits::GROUP_DESCRIPTION_MAX,
+        );
     }
     let external_id = body.take_string("externalId");
     if let Some(Some(text)) = &external_id {
-        check_length(&mut body.errors, "externalId", text, 1, EXTERNAL_ID_MAX);
+        check_length(
+            &mut body.errors,
+            "externalId",
+            text,
+            1,
+            limits::GROUP_EXTERNAL_ID_MAX,
+        );
     }
     let extra_fields = match body.take_object("extraFields") {
         Some(None) => {
@@ -73,7 +81,7 @@ fn take_optional_fields(
                 .add("extraFields", "extraFields must be a JSON object");
             None
         }
-        Some(Some(json)) if json.len() > EXTRA_FIELDS_MAX_BYTES => {
+        Some(Some(json)) if json.len() > limits::EXTRA_FIELDS_MAX_BYTES => {
             body.errors.add(
                 "extraFields",
                 "extraFields must be at most 65536 bytes serialized",
@@ -140,7 +148,7 @@ pub async fn create_group(
     require_json(&req)?;
     no_query(&req)?;
     let mut body = JsonObject::parse(&caller.body)?;
-    let name = body.take_trimmed("name", true, NAME_MAX);
+    let name = body.take_trimmed("name", true, limits::GROUP_NAME_MAX);
     let (description, external_id, extra_fields) = take_optional_fields(&mut body);
     body.finish()?;
     let new_group = NewGroup {
@@ -172,9 +180,9 @@ pub async fn create_group(
             description = "The page number, from 1 (default 1)."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
             description = "Items per page, 1 to 100 (default 20)."),
-        ("search" = Option<String>, Query, example = "sales",
+        ("search" = Option<String>, Query, max_length = 255, example = "sales",
             description = "A case-insensitive substring of the name or the description; `%` \
-                and `_` are taken literally."),
+                and `_` are taken literally; at most 255 characters."),
         ("organizationId" = Option<String>, Query, format = "uuid",
             example = "123e4567-e89b-12d3-a456-426614174000",
             description = "The caller's organization; any other gives an empty page."),
@@ -188,8 +196,8 @@ pub async fn create_group(
                 "extraFields": {"department": "Sales", "allowedFeatures": ["product_management"]},
                 "createdAt": "2025-05-22T10:30:00Z", "updatedAt": "2025-05-22T10:35:00Z"}],
                 "page": 1, "limit": 20, "total": 1, "totalPages": 1})),
-        (status = 400, description = "A bad `page`, `limit` or `organizationId`, or an unknown \
-            or repeated parameter (every bad one is listed).", body = ErrorBody,
+        (status = 400, description = "A bad `page`, `limit` or `organizationId`, a `search` \
+            over 255 characters, or an unknown or repeated parameter (every bad one is listed).", body = ErrorBody,
             example = json!({"statusCode": 400, "message": "Invalid input", "errors": [
                 {"field": "limit", "message": "limit must be a whole number from 1 to 100"}]})),
         (status = 401, response = Unauthorized),
@@ -211,7 +219,7 @@ pub async fn list_groups(
     let mut query = Query::parse(&req, &["page", "limit", "search", "organizationId"]);
     let page = query.page_request();
     let organization = query.uuid("organizationId");
-    let search = query.get("search").map(str::to_owned);
+    let search = query.search();
     query.finish()?;
     if organization.is_some_and(|org| org != caller.organization_id()) {
         return Ok(json_response(
@@ -337,7 +345,7 @@ pub async fn update_group(
     no_query(&req)?;
     let mut body = JsonObject::parse(&caller.body)?;
     let id = path_id(&req, &mut body.errors);
-    let name = body.take_trimmed("name", false, NAME_MAX);
+    let name = body.take_trimmed("name", false, limits::GROUP_NAME_MAX);
     let (description, external_id, extra_fields) = take_optional_fields(&mut body);
     body.finish()?;
     let id = id.ok_or_else(|| ApiError::internal("a bad id was not reported"))?;

@@ -2,6 +2,9 @@
 //! the JSON content type (415), the JSON object body (unknown, repeated and mistyped fields),
 //! the query string (decoded exactly as the signature's canonical query decodes it) and path ids.
 
+use std::collections::hash_map::{Entry, HashMap};
+use std::collections::HashSet;
+
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::HttpRequest;
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -10,6 +13,7 @@ use serde_json::value::RawValue;
 
 use crate::auth::canonical;
 use crate::error::{ApiError, FieldErrors};
+use crate::limits;
 use crate::models::PageRequest;
 
 /// 415 unless the request declares a JSON body: `application/json` or `application/*+json`,
@@ -53,8 +57,21 @@ pub enum Field<'a> {
     Value(&'a RawValue),
 }
 
-/// The top-level members of a JSON object, in order, with their values still as JSON text.
-struct Members<'a>(Vec<(String, &'a RawValue)>);
+/// A top-level member of a JSON object body, its value still as JSON text.
+#[derive(Clone, Copy)]
+struct Member<'a> {
+    /// Where it first appeared among the members, so unknown fields are reported in order.
+    position: usize,
+    value: &'a RawValue,
+}
+
+/// The top-level members of a JSON object by name, and the names that appeared more than once
+/// (each once, in the order of their second appearance). A hash map keeps every lookup and the
+/// duplicate check constant-time, so a body of many members costs time linear in its size.
+struct Members<'a> {
+    by_name: HashMap<String, Member<'a>>,
+    repeated: Vec<String>,
+}
 
 impl<'de> Deserialize<'de> for Members<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -65,11 +82,27 @@ impl<'de> Deserialize<'de> for Members<'de> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::new();
-                while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
-                    members.push(entry);
+                let mut members = Members {
+                    by_name: HashMap::new(),
+                    repeated: Vec::new(),
+                };
+                let mut position = 0;
+                while let Some((name, value)) = map.next_entry::<String, &'de RawValue>()? {
+                    match members.by_name.entry(name) {
+                        Entry::Vacant(slot) => {
+                            slot.insert(Member { position, value });
+                        }
+                        Entry::Occupied(first) => {
+                            // Reported once per name, however often it repeats.
+                            if first.get().position != usize::MAX {
+                                members.repeated.push(first.key().clone());
+                            }
+                            first.into_mut().position = usize::MAX;
+                        }
+                    }
+                    position += 1;
                 }
-                Ok(Members(members))
+                Ok(members)
             }
         }
         deserializer.deserialize_map(MembersVisitor)
@@ -77,9 +110,10 @@ impl<'de> Deserialize<'de> for Members<'de> {
 }
 
 /// A JSON object body, taken apart field by field. Fields not taken are reported as unknown by
-/// [`JsonObject::finish`], together with every other error recorded on the way.
+/// [`JsonObject::finish`], together with every other error recorded on the way. Every step is
+/// linear in the body's size (or constant per field), whatever the number of members.
 pub struct JsonObject<'a> {
-    members: Vec<(String, &'a RawValue)>,
+    members: HashMap<String, Member<'a>>,
     /// Errors found so far; handlers add their own validation errors here too.
     pub errors: FieldErrors,
 }
@@ -87,7 +121,7 @@ pub struct JsonObject<'a> {
 impl<'a> JsonObject<'a> {
     /// Parses `body` as one JSON object; anything else is a 400 on `body`.
     pub fn parse(body: &'a [u8]) -> Result<Self, ApiError> {
-        let Members(members) = serde_json::from_slice(body).map_err(|e| {
+        let Members { by_name, repeated } = serde_json::from_slice(body).map_err(|e| {
             let what = if e.is_data() || body.iter().all(u8::is_ascii_whitespace) {
                 "body must be a JSON object".to_owned()
             } else {
@@ -96,33 +130,28 @@ impl<'a> JsonObject<'a> {
             ApiError::invalid_field("body", what)
         })?;
         let mut errors = FieldErrors::new();
-        for (i, (name, _)) in members.iter().enumerate() {
-            if members[..i].iter().any(|(earlier, _)| earlier == name) {
-                errors.add(name.clone(), format!("{name} appears more than once"));
-            }
+        for name in repeated {
+            let message = format!("{name} appears more than once");
+            errors.add(name, message);
         }
-        Ok(JsonObject { members, errors })
+        Ok(JsonObject {
+            members: by_name,
+            errors,
+        })
     }
 
     /// Takes field `name` out of the object.
     pub fn take(&mut self, name: &str) -> Field<'a> {
-        let mut found = Field::Absent;
-        self.members.retain(|(key, value)| {
-            if key != name {
-                return true;
-            }
-            found = if value.get() == "null" {
-                Field::Null
-            } else {
-                Field::Value(value)
-            };
-            false
-        });
-        found
+        match self.members.remove(name) {
+            None => Field::Absent,
+            Some(member) if member.value.get() == "null" => Field::Null,
+            Some(member) => Field::Value(member.value),
+        }
     }
 
     /// Takes a string field: `None` when absent, `Some(None)` for `null`, `Some(Some(text))`
-    /// otherwise. A value of another type is recorded as an error (and read as absent).
+    /// otherwise. A value of another type, or a string that is not Unicode (an escaped lone
+    /// surrogate such as `"\ud800"`), is recorded as an error (and read as absent).
     pub fn take_string(&mut self, name: &str) -> Option<Option<String>> {
         match self.take(name) {
             Field::Absent => None,
@@ -134,6 +163,10 @@ impl<'a> JsonObject<'a> {
                     None
                 }
                 Ok(text) => Some(Some(text)),
+                Err(_) if raw.get().starts_with('"') => {
+                    self.errors.add(name, format!("{name} {NOT_UNICODE}"));
+                    None
+                }
                 Err(_) => {
                     self.errors.add(name, format!("{name} must be a string"));
                     None
@@ -144,7 +177,7 @@ impl<'a> JsonObject<'a> {
 
     /// True when the body has field `name` (even as `null`).
     pub fn has(&self, name: &str) -> bool {
-        self.members.iter().any(|(key, _)| key == name)
+        self.members.contains_key(name)
     }
 
     /// Takes a text field that may not be `null`, trimmed and checked to hold 1 to `max`
@@ -168,12 +201,21 @@ impl<'a> JsonObject<'a> {
     }
 
     /// Takes a field that must be a JSON object, as compact JSON text that keeps its members'
-    /// order and the exact text of its numbers. `Some(None)` for `null`.
+    /// order and the exact text of its numbers. `Some(None)` for `null`. The object must be one
+    /// every client can read back: see [`check_storable_json`].
     pub fn take_object(&mut self, name: &str) -> Option<Option<String>> {
         match self.take(name) {
             Field::Absent => None,
             Field::Null => Some(None),
-            Field::Value(raw) if raw.get().starts_with('{') => Some(Some(compact_json(raw.get()))),
+            Field::Value(raw) if raw.get().starts_with('{') => {
+                match check_storable_json(raw.get(), limits::EXTRA_FIELDS_MAX_DEPTH) {
+                    Ok(()) => Some(Some(compact_json(raw.get()))),
+                    Err(problem) => {
+                        self.errors.add(name, format!("{name} {problem}"));
+                        None
+                    }
+                }
+            }
             Field::Value(_) => {
                 self.errors
                     .add(name, format!("{name} must be a JSON object"));
@@ -182,18 +224,117 @@ impl<'a> JsonObject<'a> {
         }
     }
 
-    /// Reports every field left untaken as unknown and returns the 400 if any error was recorded.
+    /// Reports every field left untaken as unknown, in the order they appeared, and returns the
+    /// 400 if any error was recorded.
     pub fn finish(mut self) -> Result<(), ApiError> {
-        let mut reported: Vec<&str> = Vec::new();
-        for (name, _) in &self.members {
-            if !reported.contains(&name.as_str()) {
-                self.errors
-                    .add(name.clone(), format!("{name} is not a known field"));
-                reported.push(name);
-            }
+        let mut unknown: Vec<(usize, String)> = self
+            .members
+            .into_iter()
+            .map(|(name, member)| (member.position, name))
+            .collect();
+        // Only the first few are listed; selecting them first keeps this linear.
+        let listed = limits::FIELD_ERRORS_SHOWN.min(unknown.len());
+        if listed < unknown.len() {
+            unknown.select_nth_unstable(listed);
+        }
+        unknown[..listed].sort_unstable();
+        for (_, name) in unknown {
+            let message = format!("{name} is not a known field");
+            self.errors.add(name, message);
         }
         self.errors.into_result(())
     }
+}
+
+/// The message for a string that decodes to no Unicode text.
+const NOT_UNICODE: &str = "must be valid Unicode (no lone surrogate escapes)";
+
+/// Checks that valid JSON text is also one every client can read back exactly as it was
+/// stored: no string (key or value) that decodes to something other than Unicode (an escaped
+/// lone surrogate: JSON's grammar allows it, UTF-8 cannot hold it), no object repeating a key at
+/// any depth (parsers disagree on which one wins), and at most `max_depth` levels of nesting
+/// (parsers that recurse per level give up on deep documents). Numbers are not parsed, so their
+/// exact text stays whatever its size. One pass, time linear in the text.
+///
+/// `json` must already be valid JSON (a [`RawValue`]); the problem is returned as the end of a
+/// sentence about the field (`"must not repeat the key \"a\""`).
+pub fn check_storable_json(json: &str, max_depth: usize) -> Result<(), String> {
+    /// An open array or object; an object remembers its keys and whether a key comes next.
+    enum Open {
+        Array,
+        Object {
+            keys: HashSet<String>,
+            key_next: bool,
+        },
+    }
+    let bytes = json.as_bytes();
+    let mut open: Vec<Open> = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'{' | b'[' => {
+                if open.len() == max_depth {
+                    return Err(format!("must not nest deeper than {max_depth} levels"));
+                }
+                open.push(if bytes[at] == b'{' {
+                    Open::Object {
+                        keys: HashSet::new(),
+                        key_next: true,
+                    }
+                } else {
+                    Open::Array
+                });
+            }
+            b'}' | b']' => {
+                open.pop();
+            }
+            b',' => {
+                if let Some(Open::Object { key_next, .. }) = open.last_mut() {
+                    *key_next = true;
+                }
+            }
+            b'"' => {
+                let end = string_end(bytes, at);
+                let literal = &json[at..end];
+                let text: std::borrow::Cow<str> = if literal.contains('\\') {
+                    serde_json::from_str::<String>(literal)
+                        .map_err(|_| NOT_UNICODE.to_owned())?
+                        .into()
+                } else {
+                    literal[1..literal.len() - 1].into()
+                };
+                if let Some(Open::Object { keys, key_next }) = open.last_mut() {
+                    if *key_next {
+                        *key_next = false;
+                        // An error message is cut to a few dozen characters anyway.
+                        let text = text.into_owned();
+                        if keys.contains(&text) {
+                            return Err(format!("must not repeat the key {text:?}"));
+                        }
+                        keys.insert(text);
+                    }
+                }
+                at = end;
+                continue;
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    Ok(())
+}
+
+/// The index just past the closing quote of the JSON string literal opening at `start`.
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut at = start + 1;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\\' => at += 2,
+            b'"' => return at + 1,
+            _ => at += 1,
+        }
+    }
+    bytes.len()
 }
 
 /// Removes the whitespace between the tokens of valid JSON text, leaving strings and numbers
@@ -285,10 +426,10 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
-    /// `page` (default 1, at least 1) and `limit` (default 20, 1 to 100).
+    /// `page` (default 1, at least 1) and `limit` (default 20, 1 to [`limits::PAGE_LIMIT_MAX`]).
     pub fn page_request(&mut self) -> PageRequest {
         let page = self.integer("page", 1, 1, i64::MAX);
-        let limit = self.integer("limit", 20, 1, 100);
+        let limit = self.integer("limit", 20, 1, limits::PAGE_LIMIT_MAX);
         PageRequest { page, limit }
     }
 
@@ -308,6 +449,18 @@ impl Query {
                 default
             }
         }
+    }
+
+    /// `search`, if given: at most [`limits::SEARCH_MAX`] characters.
+    pub fn search(&mut self) -> Option<String> {
+        let text = self.get("search")?;
+        if text.chars().count() > limits::SEARCH_MAX {
+            let max = limits::SEARCH_MAX;
+            self.errors
+                .add("search", format!("search must be at most {max} characters"));
+            return None;
+        }
+        Some(text.to_owned())
     }
 
     /// An optional UUID parameter.
@@ -370,6 +523,91 @@ mod tests {
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "color"]);
+    }
+
+    #[test]
+    fn a_field_repeated_many_times_is_reported_once() {
+        let mut body = JsonObject::parse(br#"{"name":"a","name":"b","name":"c"}"#).unwrap();
+        body.take_string("name");
+        let Err(ApiError::InvalidInput(errors)) = body.finish() else {
+            panic!("expected a 400");
+        };
+        let messages: Vec<_> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(messages, ["name appears more than once"]);
+    }
+
+    #[test]
+    fn unknown_fields_are_listed_in_body_order_up_to_the_bound_then_counted() {
+        let members: Vec<String> = (0..500).map(|i| format!("\"f{i}\":{i}")).collect();
+        let body = format!("{{{}}}", members.join(","));
+        let Err(ApiError::InvalidInput(errors)) =
+            JsonObject::parse(body.as_bytes()).unwrap().finish()
+        else {
+            panic!("expected a 400");
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.clone()).collect();
+        let expected: Vec<_> = (0..limits::FIELD_ERRORS_SHOWN)
+            .map(|i| format!("f{i}"))
+            .collect();
+        assert_eq!(fields, expected);
+        assert_eq!(errors.omitted(), 500 - limits::FIELD_ERRORS_SHOWN);
+    }
+
+    #[test]
+    fn storable_json_accepts_what_every_parser_reads_alike() {
+        let ok = [
+            r#"{}"#,
+            r#"{"a":{"a":1},"b":[{"a":1},{"a":2}]}"#,
+            r#"{"n":123456789012345678901234567890,"x":1e400,"s":"\ud83d\ude00 \"q\" \\"}"#,
+            r#"{"a\"b":1,"a\\b":2,"ab":3}"#,
+        ];
+        for json in ok {
+            assert_eq!(check_storable_json(json, 32), Ok(()), "{json}");
+        }
+    }
+
+    #[test]
+    fn storable_json_refuses_repeated_keys_lone_surrogates_and_deep_nesting() {
+        let refused = [
+            (
+                r#"{"role":"viewer","role":"admin"}"#,
+                "must not repeat the key \"role\"",
+            ),
+            (
+                r#"{"a":{"b":1,"\u0062":2}}"#,
+                "must not repeat the key \"b\"",
+            ),
+            (r#"{"a":[{"k":1,"k":1}]}"#, "must not repeat the key \"k\""),
+            (r#"{"a":"\ud800"}"#, NOT_UNICODE),
+            (r#"{"\udfff":1}"#, NOT_UNICODE),
+        ];
+        for (json, problem) in refused {
+            assert_eq!(
+                check_storable_json(json, 32),
+                Err(problem.to_owned()),
+                "{json}"
+            );
+        }
+        let deep = |levels: usize| {
+            format!(
+                "{{\"a\":{}1{}}}",
+                "[".repeat(levels - 1),
+                "]".repeat(levels - 1)
+            )
+        };
+        assert_eq!(check_storable_json(&deep(32), 32), Ok(()));
+        assert_eq!(
+            check_storable_json(&deep(33), 32),
+            Err("must not nest deeper than 32 levels".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_key_repeated_in_sibling_objects_is_no_repetition() {
+        assert_eq!(
+            check_storable_json(r#"{"a":{"k":1},"b":{"k":2},"k":3}"#, 32),
+            Ok(())
+        );
     }
 
     #[test]

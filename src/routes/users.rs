@@ -14,6 +14,7 @@ use crate::api::{self, CreateUser, ErrorBody, UpdateUser};
 use crate::auth::{Caller, Permission};
 use crate::db;
 use crate::error::ApiError;
+use crate::limits;
 use crate::models::user::USER_NOT_FOUND;
 use crate::models::{NewUser, Role, User, UserChanges};
 use crate::openapi::{
@@ -21,10 +22,6 @@ use crate::openapi::{
     UnsupportedMediaType,
 };
 use crate::server::AppState;
-
-const NAME_MAX: usize = 100;
-const EMAIL_MAX: usize = 254;
-const AVATAR_MAX: usize = 2_048;
 
 /// The API's view of a stored user.
 fn user_body(user: User) -> api::User {
@@ -113,10 +110,10 @@ fn take_role(body: &mut JsonObject<'_>) -> Option<Role> {
 fn take_avatar(body: &mut JsonObject<'_>) -> Option<Option<String>> {
     let avatar = body.take_string("avatar")?;
     if let Some(url) = &avatar {
-        if url.chars().count() > AVATAR_MAX {
+        if url.chars().count() > limits::AVATAR_MAX {
             body.errors.add(
                 "avatar",
-                format!("avatar must be at most {AVATAR_MAX} characters"),
+                format!("avatar must be at most {} characters", limits::AVATAR_MAX),
             );
         } else if !is_valid_avatar(url) {
             body.errors.add("avatar", "avatar must be an https URL");
@@ -193,13 +190,13 @@ pub async fn create_user(
     require_json(&req)?;
     no_query(&req)?;
     let mut body = JsonObject::parse(&caller.body)?;
-    let first_name = body.take_trimmed("firstName", true, NAME_MAX);
-    let last_name = body.take_trimmed("lastName", true, NAME_MAX);
-    let email = body.take_trimmed("email", true, EMAIL_MAX);
+    let first_name = body.take_trimmed("firstName", true, limits::USER_NAME_MAX);
+    let last_name = body.take_trimmed("lastName", true, limits::USER_NAME_MAX);
+    let email = body.take_trimmed("email", true, limits::EMAIL_MAX);
     // An empty or too-long email already has its error: one entry per bad field.
     let email_length_ok = email
         .as_deref()
-        .is_some_and(|email| (1..=EMAIL_MAX).contains(&email.chars().count()));
+        .is_some_and(|email| (1..=limits::EMAIL_MAX).contains(&email.chars().count()));
     if email_length_ok && email.as_deref().is_some_and(|email| !is_valid_email(email)) {
         body.errors
             .add("email", "email must be a valid email address");
@@ -239,9 +236,9 @@ pub async fn create_user(
             description = "The page number, from 1 (default 1)."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
             description = "Items per page, 1 to 100 (default 20)."),
-        ("search" = Option<String>, Query, example = "ada",
+        ("search" = Option<String>, Query, max_length = 255, example = "ada",
             description = "A case-insensitive substring of the full name or the email; `%` and \
-                `_` are taken literally."),
+                `_` are taken literally; at most 255 characters."),
         ("organizationId" = Option<String>, Query, format = "uuid",
             example = "123e4567-e89b-12d3-a456-426614174000",
             description = "The caller's organization; any other gives an empty page."),
@@ -260,8 +257,9 @@ pub async fn create_user(
             "userGroupId": "550e8400-e29b-41d4-a716-446655440000",
             "createdAt": "2025-05-22T10:40:00Z", "updatedAt": "2025-05-22T10:40:00Z"}],
             "page": 1, "limit": 20, "total": 1, "totalPages": 1})),
-        (status = 400, description = "A bad `page`, `limit`, `organizationId` or `userGroupId`, \
-            or an unknown or repeated parameter (every bad one is listed).", body = ErrorBody,
+        (status = 400, description = "A bad `page`, `limit`, `organizationId` or \
+            `userGroupId`, a `search` over 255 characters, or an unknown or repeated parameter \
+            (every bad one is listed).", body = ErrorBody,
             example = json!({"statusCode": 400, "message": "Invalid input", "errors": [
                 {"field": "page", "message": "page must be a whole number of at least 1"},
                 {"field": "userGroupId", "message": "userGroupId must be a UUID"}]})),
@@ -288,7 +286,7 @@ pub async fn list_users(
     let page = query.page_request();
     let organization = query.uuid("organizationId");
     let group_id = query.uuid("userGroupId");
-    let search = query.get("search").map(str::to_owned);
+    let search = query.search();
     query.finish()?;
     if organization.is_some_and(|org| org != caller.organization_id()) {
         return Ok(json_response(
@@ -420,8 +418,8 @@ pub async fn update_user(
         body.errors.add("email", "email cannot be changed");
     }
     let changes = UserChanges {
-        first_name: body.take_trimmed("firstName", false, NAME_MAX),
-        last_name: body.take_trimmed("lastName", false, NAME_MAX),
+        first_name: body.take_trimmed("firstName", false, limits::USER_NAME_MAX),
+        last_name: body.take_trimmed("lastName", false, limits::USER_NAME_MAX),
         role: take_role(&mut body),
         avatar: take_avatar(&mut body),
         user_group_id: take_group_id(&mut body),

@@ -18,7 +18,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 
 use usergroups::auth::signer::{self, Credentials};
 
-use crate::helpers::{spawn_app, TestResponse};
+use crate::helpers::{id_of, spawn_app, TestApp, TestResponse};
 use crate::live_server::{database_for, first_run_credentials, ScratchDir, Server};
 
 const GROUPS: &str = "/api/v1/user-groups";
@@ -339,6 +339,68 @@ fn table() -> Vec<Row> {
             ));
         }
     }
+    // --- Stored JSON every client can read back (extraFields, and every string) ------------
+    for (method, target) in [("POST", GROUPS), ("PUT", GROUP)] {
+        for (proves, extra_fields) in [
+            (
+                "a key repeated inside extraFields is refused: parsers disagree on which wins",
+                r#"{"role":"viewer","role":"admin"}"#.to_owned(),
+            ),
+            (
+                "a key repeated in a nested object of extraFields is refused",
+                r#"{"a":[{"k":1,"\u006b":2}]}"#.to_owned(),
+            ),
+            (
+                "a lone surrogate in an extraFields value is refused: it is not Unicode",
+                r#"{"a":"\ud800"}"#.to_owned(),
+            ),
+            (
+                "a lone surrogate in an extraFields key is refused",
+                r#"{"\udc00":1}"#.to_owned(),
+            ),
+            (
+                "extraFields nested 5,000 deep is refused, not stored for clients to choke on",
+                format!("{{\"a\":{}1{}}}", long('[', 4_999), long(']', 4_999)),
+            ),
+            (
+                "extraFields nested 33 levels deep is refused",
+                format!("{{\"a\":{}1{}}}", long('[', 32), long(']', 32)),
+            ),
+        ] {
+            rows.push(row(
+                proves,
+                json_call(
+                    method,
+                    target,
+                    format!(r#"{{"name":"Stored","extraFields":{extra_fields}}}"#),
+                ),
+                bad(&["extraFields"]),
+            ));
+        }
+    }
+    for (method, target, body, field) in [
+        ("POST", GROUPS, r#"{"name":"\ud800"}"#, &["name"] as &[&str]),
+        (
+            "PUT",
+            GROUP,
+            r#"{"description":"a\udfffb"}"#,
+            &["description"],
+        ),
+        (
+            "POST",
+            USERS,
+            r#"{"firstName":"\ud800","lastName":"L","email":"s@example.com"}"#,
+            &["firstName"],
+        ),
+        ("PUT", USER, r#"{"lastName":"\ud800\ud800"}"#, &["lastName"]),
+    ] {
+        rows.push(row(
+            "a string field holding a lone surrogate escape is a 400 on that field",
+            json_call(method, target, body),
+            bad(field),
+        ));
+    }
+
     rows.push(row(
         "a bad id with a valid update body is still a 400 on id",
         json_call("PUT", format!("{GROUPS}/123"), "{}"),
@@ -397,6 +459,21 @@ fn table() -> Vec<Row> {
                 bad(fields),
             ));
         }
+        rows.push(row(
+            "a search of 256 characters is a 400 on search",
+            call("GET", format!("{list}?search={}", long('a', 256))),
+            bad(&["search"]),
+        ));
+        rows.push(row(
+            "25,001 underscores, too complex a LIKE pattern for SQLite, are a 400 on search",
+            call("GET", format!("{list}?search={}", long('_', 25_001))),
+            bad(&["search"]),
+        ));
+        rows.push(row(
+            "a search of 255 characters, each a wildcard to escape, is answered",
+            call("GET", format!("{list}?search={}", "%25_".repeat(127) + "_")),
+            status(200),
+        ));
     }
     rows.push(row(
         "a userGroupId filter that is not a UUID is refused",
@@ -662,6 +739,192 @@ fn table() -> Vec<Row> {
     rows
 }
 
+// --- Attacks on the service's time and the size of its answers ----------------------------
+
+/// A group create whose body has `members` distinct unknown top-level members.
+fn many_members(members: usize) -> Vec<u8> {
+    let listed: Vec<String> = (0..members).map(|i| format!("\"m{i}\":0")).collect();
+    format!("{{{}}}", listed.join(",")).into_bytes()
+}
+
+/// The fastest of three sends of `body` as a group create, and the last answer.
+async fn fastest_create(app: &TestApp, body: &[u8]) -> (Duration, TestResponse) {
+    let mut fastest = Duration::MAX;
+    let mut answer = None;
+    for _ in 0..3 {
+        let call = app
+            .write("POST", GROUPS)
+            .raw_body(body.to_vec())
+            .content_type(JSON);
+        let started = Instant::now();
+        let response = call.send().await;
+        fastest = fastest.min(started.elapsed());
+        answer = Some(response);
+    }
+    (fastest, answer.expect("three sends"))
+}
+
+/// The size of an answer's JSON body as the service writes it (compact).
+fn answer_size(response: &TestResponse) -> usize {
+    serde_json::to_vec(&response.body).unwrap().len()
+}
+
+#[actix_web::test]
+async fn a_body_with_ten_times_the_members_costs_about_ten_times_as_much_not_a_hundred() {
+    let app = spawn_app().await;
+    let small = many_members(6_000);
+    let large = many_members(60_000);
+    assert!(
+        large.len() < 1024 * 1024,
+        "the large body fits the body limit"
+    );
+
+    let (small_time, _) = fastest_create(&app, &small).await;
+    let (large_time, answer) = fastest_create(&app, &large).await;
+
+    answer.assert_error(400);
+    let ratio = large_time.as_secs_f64() / small_time.as_secs_f64();
+    // Linear work gives about 10 (less, with the fixed cost of a request); the quadratic
+    // duplicate scan this replaces gave about 100.
+    assert!(
+        ratio < 30.0,
+        "10x the members took {ratio:.1}x the time ({small_time:?} -> {large_time:?})"
+    );
+}
+
+#[actix_web::test]
+async fn a_body_of_sixty_thousand_unknown_members_answers_a_few_kib_listing_fifty_and_a_count() {
+    let app = spawn_app().await;
+
+    let response = app
+        .write("POST", GROUPS)
+        .raw_body(many_members(60_000))
+        .content_type(JSON)
+        .send()
+        .await;
+
+    response.assert_error(400);
+    let listed = response.error_fields();
+    assert_eq!(listed.len(), 50);
+    assert_eq!(
+        listed[0], "name",
+        "the missing name comes first, then members in order"
+    );
+    assert_eq!(&listed[1..4], ["m0", "m1", "m2"]);
+    // 60,000 unknown members and the missing name, less the 50 listed.
+    assert_eq!(response.body["omittedErrors"], 60_001 - 50);
+    assert!(
+        answer_size(&response) < 8 * 1024,
+        "{} bytes",
+        answer_size(&response)
+    );
+}
+
+#[actix_web::test]
+async fn a_long_field_name_is_shortened_in_the_answer_not_echoed_whole() {
+    let app = spawn_app().await;
+    let name = long('k', 100_000);
+
+    let response = app
+        .write("POST", GROUPS)
+        .raw_body(format!(r#"{{"name":"A","{name}":1}}"#))
+        .content_type(JSON)
+        .send()
+        .await;
+
+    response.assert_error(400);
+    let field = &response.error_fields()[0];
+    assert_eq!(field.chars().count(), 64);
+    assert!(field.starts_with("kkkk") && field.ends_with('…'));
+    assert!(
+        answer_size(&response) < 1024,
+        "{} bytes",
+        answer_size(&response)
+    );
+}
+
+#[actix_web::test]
+async fn sixty_kb_of_repeated_unknown_parameters_from_a_read_only_key_answer_a_few_kib() {
+    let app = spawn_app().await;
+    let reader = app.key_with("user-groups:read");
+    let query = vec!["x=1"; 15_000].join("&");
+    assert!(query.len() > 59_000);
+
+    let response = app
+        .call("GET", &format!("{GROUPS}?{query}"))
+        .credentials(&reader)
+        .send()
+        .await;
+
+    response.assert_error(400);
+    assert_eq!(response.error_fields(), vec!["x"; 50]);
+    assert_eq!(response.body["omittedErrors"], 15_000 - 50);
+    assert!(
+        answer_size(&response) < 8 * 1024,
+        "{} bytes",
+        answer_size(&response)
+    );
+}
+
+#[actix_web::test]
+async fn extra_fields_nested_thirty_two_levels_deep_are_stored_and_read_back_exactly() {
+    let app = spawn_app().await;
+    let deepest = format!("{}\"end\"{}", long('[', 31), long(']', 31));
+    let body = format!(r#"{{"name":"Deep","extraFields":{{"a":{deepest}}}}}"#);
+
+    let created = app
+        .write("POST", GROUPS)
+        .raw_body(body)
+        .content_type(JSON)
+        .send()
+        .await;
+
+    assert_eq!(created.status.as_u16(), 201, "{}", created.body);
+    let id = id_of(&created.body);
+    let read = app.get(&format!("{GROUPS}/{id}")).await;
+    assert_eq!(
+        serde_json::to_string(&read.body["extraFields"]).unwrap(),
+        format!(r#"{{"a":{deepest}}}"#)
+    );
+}
+
+#[actix_web::test]
+async fn the_same_key_in_sibling_objects_of_extra_fields_is_accepted() {
+    let app = spawn_app().await;
+
+    let created = app
+        .post(
+            GROUPS,
+            json!({"name": "Siblings", "extraFields": {"a": {"role": 1}, "b": {"role": 2}, "role": 3}}),
+        )
+        .await;
+
+    assert_eq!(created.status.as_u16(), 201, "{}", created.body);
+    assert_eq!(
+        created.body["extraFields"],
+        json!({"a": {"role": 1}, "b": {"role": 2}, "role": 3})
+    );
+}
+
+#[actix_web::test]
+async fn a_search_of_the_longest_allowed_length_is_answered_on_both_list_routes() {
+    let app = spawn_app().await;
+    let name = long('é', 255);
+    app.create_group(&name).await;
+    let query = name
+        .bytes()
+        .map(|b| format!("%{b:02X}"))
+        .collect::<String>();
+
+    let groups = app.get(&format!("{GROUPS}?search={query}")).await;
+    let users = app.get(&format!("{USERS}?search={query}")).await;
+
+    assert_eq!(groups.status.as_u16(), 200, "{}", groups.body);
+    assert_eq!(groups.body["total"], 1, "the group's whole name finds it");
+    assert_eq!(users.status.as_u16(), 200, "{}", users.body);
+    assert_eq!(users.body["total"], 0);
+}
+
 /// A complete signed request (`connection: close`) as bytes.
 fn signed_bytes(host: &str, key: &Credentials, method: &str, target: &str, body: &[u8]) -> Vec<u8> {
     let nonce = [(
@@ -710,7 +973,14 @@ fn mismatch(
             let Ok(body) = serde_json::from_slice::<Value>(body) else {
                 return Some(format!("not JSON: {text}"));
             };
-            let known = ["statusCode", "message", "errors", "reason", "activeMembers"];
+            let known = [
+                "statusCode",
+                "message",
+                "errors",
+                "reason",
+                "activeMembers",
+                "omittedErrors",
+            ];
             let well_formed = body["statusCode"] == json!(expected)
                 && body["message"].as_str().is_some_and(|m| !m.is_empty())
                 && body

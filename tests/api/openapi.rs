@@ -175,6 +175,16 @@ impl<'d> Validator<'d> {
                         }
                     }
                 }
+                "maxItems" => {
+                    if let (Some(items), Some(bound)) = (value.as_array(), argument.as_u64()) {
+                        if items.len() as u64 > bound {
+                            errors.push(format!(
+                                "{at}: {} items break maxItems {bound}",
+                                items.len()
+                            ));
+                        }
+                    }
+                }
                 "minimum" | "maximum" => {
                     if let (Some(number), Some(bound)) = (value.as_f64(), argument.as_f64()) {
                         let ok = if keyword == "minimum" {

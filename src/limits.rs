@@ -1,0 +1,37 @@
+//! Every bound the service puts on client input, in one place: the lengths and sizes that
+//! validation enforces, the OpenAPI document states (a test compares the two), and the README's
+//! tables repeat. A bound exists either because the contract gives it or because without it one
+//! request could cost the service more than its size (see each item).
+
+/// A group's `name`, in Unicode characters after trimming (the contract).
+pub const GROUP_NAME_MAX: usize = 255;
+/// A group's `description`, in Unicode characters (the contract).
+pub const GROUP_DESCRIPTION_MAX: usize = 2_000;
+/// A group's `externalId`, in Unicode characters (the contract).
+pub const GROUP_EXTERNAL_ID_MAX: usize = 255;
+/// A group's `extraFields`, in bytes of its compact JSON text (the contract: 64 KiB).
+pub const EXTRA_FIELDS_MAX_BYTES: usize = 64 * 1024;
+/// How deep arrays and objects may nest inside `extraFields` (the object itself is level 1).
+/// Deeper documents are legal JSON, but common parsers recurse per level and fail on them
+/// (Python's `json` near 1,000), so storing one would make every later page that holds it
+/// unreadable to such clients.
+pub const EXTRA_FIELDS_MAX_DEPTH: usize = 32;
+/// A user's `firstName` and `lastName`, each, in Unicode characters after trimming (the contract).
+pub const USER_NAME_MAX: usize = 100;
+/// A user's `email`, in characters (the contract, as RFC 5321 bounds a path).
+pub const EMAIL_MAX: usize = 254;
+/// A user's `avatar` URL, in characters (the contract).
+pub const AVATAR_MAX: usize = 2_048;
+/// The `search` query parameter, in Unicode characters. Nothing longer can be a substring of a
+/// name or an email, and a search pattern of unbounded length is refused by SQLite (its LIKE
+/// takes at most 50,000 bytes of pattern) and costs time in the pattern's length on every row.
+pub const SEARCH_MAX: usize = 255;
+/// The `limit` query parameter of the list routes (the contract).
+pub const PAGE_LIMIT_MAX: i64 = 100;
+/// How many bad fields a 400 lists; the rest are only counted (`omittedErrors`), so an answer
+/// never grows with the number of problems in the request.
+pub const FIELD_ERRORS_SHOWN: usize = 50;
+/// How many characters of a field's name a listed error repeats (longer names end in `…`).
+pub const FIELD_NAME_SHOWN: usize = 64;
+/// How many characters of a message a listed error carries (longer ones end in `…`).
+pub const FIELD_MESSAGE_SHOWN: usize = 160;
