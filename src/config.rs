@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::db::{DatabaseUrl, PoolOptions};
 use crate::rate_limit::RateLimits;
-use crate::server::Limits;
+use crate::state::Limits;
 
 /// The database every command works on.
 #[derive(Debug, Clone, Args)]

@@ -20,6 +20,8 @@ pub mod rate_limit;
 pub mod routes;
 pub mod secrets;
 pub mod server;
+pub mod state;
 
 pub use error::ApiError;
-pub use server::{configure, AppState, Limits};
+pub use server::configure;
+pub use state::{AppState, Limits};

@@ -17,49 +17,7 @@ use crate::models::UsedSignature;
 use crate::openapi;
 use crate::rate_limit::RateLimits;
 use crate::routes::{groups, health, route_not_found, users};
-
-/// Limits every request is held to.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Largest accepted body in bytes (413 above).
-    pub body_limit: usize,
-    /// How far a request's date may be from the server's clock, either way.
-    pub signature_skew: Duration,
-    /// How long the body of a request under `/api/v1/` may take to arrive (408 after). The
-    /// server holds the request head to the same time (see [`run`]).
-    pub request_timeout: Duration,
-    /// The per-access-key budgets of reads and writes (429 over them). Clones share the buckets.
-    pub rate_limits: RateLimits,
-}
-
-impl Default for Limits {
-    /// 1 MiB bodies and 15 minutes of clock skew, as the contract sets, 10 seconds for a body,
-    /// and no rate limits.
-    ///
-    /// `serve` enforces the contract's rate limits (1000 reads and 100 writes a minute) from
-    /// [`Config`]; a `Limits` built in code (the tests, the benchmarks, an embedding
-    /// application) is not throttled unless it asks for [`RateLimits::per_minute`], so a suite
-    /// that makes a hundred writes with one key does not start answering 429.
-    fn default() -> Self {
-        Limits {
-            body_limit: 1024 * 1024,
-            signature_skew: Duration::from_secs(15 * 60),
-            request_timeout: Duration::from_secs(10),
-            rate_limits: RateLimits::off(),
-        }
-    }
-}
-
-/// What every handler can reach: the pool and the limits.
-#[derive(Clone)]
-pub struct AppState {
-    /// The database pool.
-    pub pool: DbPool,
-    /// Request limits.
-    pub limits: Limits,
-    /// The master keys access-key secrets are opened with ([`crate::secrets`]).
-    pub master_keys: crate::secrets::Keyring,
-}
+use crate::state::AppState;
 
 /// The request id of the request being served (echoed from `x-request-id` or generated).
 #[derive(Debug, Clone)]

@@ -29,7 +29,7 @@ use super::verify::{Claim, Principal, SignedParts};
 use crate::db;
 use crate::error::ApiError;
 use crate::rate_limit::{Decision, RequestClass};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The limit per minute of the request's class (reads or writes).
 pub const RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");

@@ -21,7 +21,7 @@ use crate::openapi::{
     InternalError, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable,
     UnsupportedMediaType,
 };
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The API's view of a stored group.
 fn group_body(group: Group) -> Result<api::Group, ApiError> {

@@ -10,7 +10,7 @@ use super::json_response;
 use crate::db;
 use crate::error::ApiError;
 use crate::secrets::SealedSummary;
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The body of a probe's 200 answer.
 #[derive(Debug, Clone, Serialize, ToSchema)]

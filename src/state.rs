@@ -1,0 +1,54 @@
+//! What every request can reach: the database pool, the master keys that open access-key
+//! secrets, and the limits requests are held to. Built once by `serve` (or by a test or an
+//! embedding application) and handed to the route table (`configure`); kept apart from the route table
+//! so the layers below it (authentication, the routes) need nothing from the server.
+
+use std::time::Duration;
+
+use crate::db::DbPool;
+use crate::rate_limit::RateLimits;
+use crate::secrets::Keyring;
+
+/// Limits every request is held to.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest accepted body in bytes (413 above).
+    pub body_limit: usize,
+    /// How far a request's date may be from the server's clock, either way.
+    pub signature_skew: Duration,
+    /// How long the body of a request under `/api/v1/` may take to arrive (408 after). The
+    /// server holds the request head to the same time (see `usergroups serve`).
+    pub request_timeout: Duration,
+    /// The per-access-key budgets of reads and writes (429 over them). Clones share the buckets.
+    pub rate_limits: RateLimits,
+}
+
+impl Default for Limits {
+    /// 1 MiB bodies and 15 minutes of clock skew, as the contract sets, 10 seconds for a body,
+    /// and no rate limits.
+    ///
+    /// `serve` enforces the contract's rate limits (1000 reads and 100 writes a minute) from
+    /// its configuration; a `Limits` built in code (the tests, the benchmarks, an embedding
+    /// application) is not throttled unless it asks for [`RateLimits::per_minute`], so a suite
+    /// that makes a hundred writes with one key does not start answering 429.
+    fn default() -> Self {
+        Limits {
+            body_limit: 1024 * 1024,
+            signature_skew: Duration::from_secs(15 * 60),
+            request_timeout: Duration::from_secs(10),
+            rate_limits: RateLimits::off(),
+        }
+    }
+}
+
+/// What every handler can reach: the pool and the limits.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub pool: DbPool,
+    /// Request limits.
+    pub limits: Limits,
+    /// The master keys access-key secrets are opened with ([`crate::secrets`]).
+    pub master_keys: Keyring,
+}
+
