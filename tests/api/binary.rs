@@ -1,5 +1,5 @@
 //! The real binary, as users run it: `usergroups serve` on a port, first-run credentials, the
-//! key commands, `sign`, a refused database URL, and a clean stop on SIGTERM.
+//! key commands, `sign`, a refused database URL or skew, and a clean stop on SIGTERM.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -110,6 +110,34 @@ fn a_database_url_with_an_unknown_scheme_is_refused_at_start_without_creating_a_
         0,
         "nothing may be created"
     );
+}
+
+#[test]
+fn a_signature_skew_above_the_maximum_is_refused_at_start_naming_the_setting_and_both_values() {
+    let dir = ScratchDir::new();
+
+    let output = Command::new(BINARY)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("USERGROUPS_SIGNATURE_SKEW_SECONDS", "3601")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.0.join("usergroups.db").display()),
+        )
+        .current_dir(&dir.0)
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "USERGROUPS_SIGNATURE_SKEW_SECONDS",
+        "--signature-skew-seconds",
+        "3601",
+        "maximum of 3600",
+    ] {
+        assert!(stderr.contains(expected), "no {expected:?} in: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
