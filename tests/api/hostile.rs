@@ -938,12 +938,13 @@ fn split_answer(answer: &[u8]) -> (String, &[u8]) {
     }
 }
 
-// --- hardening: the replay guard across instances with different skews ---------------------
+// --- hardening: the replay guard across instances, and private SQLite files -----------------
 
 mod hardening {
     //! Findings of a security review, each seen from the outside. The replay guard holds across
     //! instances that allow different clock skews on one database, and across an upgrade from
-    //! the rule that kept an entry only for the recording instance's own skew.
+    //! the rule that kept an entry only for the recording instance's own skew. A new SQLite
+    //! database, its write-ahead log and its shared-memory file are readable by their owner only.
 
     use std::time::Duration;
 
@@ -958,7 +959,7 @@ mod hardening {
 
     use usergroups::auth::signer;
     use usergroups::db::schema::used_signatures;
-    use usergroups::db::{self, DbConnection, PoolOptions};
+    use usergroups::db::{self, DatabaseUrl, DbConnection, PoolOptions};
     use usergroups::models::used_signature::RETENTION_SECONDS;
     use usergroups::models::UsedSignature;
     use usergroups::secrets::Keyring;
@@ -1157,5 +1158,33 @@ mod hardening {
             date + retention
         );
         assert_eq!(app.get(GROUPS).await.body["total"], 0);
+    }
+
+    #[cfg(unix)]
+    #[actix_web::test]
+    async fn a_new_sqlite_database_and_its_wal_and_shm_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+
+        // SQLite whatever TEST_DATABASE_URL names: these files exist only there.
+        let path = std::env::temp_dir().join(format!(
+            "usergroups-private-{}.db",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let url = DatabaseUrl::Sqlite(path.clone());
+        let pool = db::init(&url, PoolOptions::for_url(&url)).expect("a new SQLite database");
+        let app = app_on(TestDatabase::Sqlite(path.clone()), pool, Limits::default());
+
+        app.create_group("Written to disk").await;
+
+        // While the pool is open: closing the last connection removes -wal and -shm.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            let mode = std::fs::metadata(&file)
+                .unwrap_or_else(|e| panic!("{file:?}: {e}"))
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file:?} has mode {:o}", mode & 0o777);
+        }
     }
 }
