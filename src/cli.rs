@@ -1,9 +1,12 @@
 //! The `usergroups` command line: `serve`, organization and access-key management, master-key
 //! rotation, and `sign`.
 //! Every management command prints one JSON object on stdout; errors go to stderr with a
-//! non-zero exit status.
+//! non-zero exit status. A standard output closed early (`usergroups key list | head -c0`) ends
+//! the command quietly with status 0, as for most Unix tools: Rust ignores SIGPIPE, and keeping
+//! it ignored matters to the server, so the broken pipe is handled where output is written.
 
 use std::error::Error;
+use std::io::{ErrorKind, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -149,11 +152,30 @@ pub fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log)).init();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&*e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // `eprintln!` would panic if stderr were closed too; the status still tells.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// True when `error` is a write to a standard output whose reader has gone away: nobody is left
+/// to read an answer or an error message about it.
+fn is_broken_pipe(error: &(dyn Error + 'static)) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == ErrorKind::BrokenPipe)
+}
+
+/// Writes `text` to standard output and flushes it, returning the error (a broken pipe
+/// included) instead of panicking as `println!` does.
+fn print_out(text: &str) -> Result<(), Box<dyn Error>> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
 }
 
 fn run(command: Command) -> Result<(), Box<dyn Error>> {
@@ -305,8 +327,7 @@ fn open(database: &DatabaseArgs) -> Result<DbPool, Box<dyn Error>> {
 }
 
 fn print_json(value: &Value) -> Result<(), Box<dyn Error>> {
-    println!("{}", serde_json::to_string(value)?);
-    Ok(())
+    print_out(&format!("{}\n", serde_json::to_string(value)?))
 }
 
 /// The credentials `sign` uses: the environment first, then the first-run file.
@@ -404,16 +425,20 @@ fn sign(args: SignArgs) -> Result<(), Box<dyn Error>> {
         chrono::Utc::now(),
     );
     if args.verbose {
-        eprintln!(
+        // Debugging output only: a closed stderr must not stop the headers being printed.
+        let _ = writeln!(
+            std::io::stderr(),
             "--- canonical request\n{}\n--- string to sign\n{}",
-            signed.canonical_request, signed.string_to_sign
+            signed.canonical_request,
+            signed.string_to_sign
         );
     }
+    let mut headers = String::new();
     for (name, value) in &signed.headers {
-        println!("{name}: {value}");
+        headers.push_str(&format!("{name}: {value}\n"));
     }
     if !body.is_empty() && !extra.iter().any(|(name, _)| name == "content-type") {
-        println!("content-type: application/json");
+        headers.push_str("content-type: application/json\n");
     }
-    Ok(())
+    print_out(&headers)
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::auth::MAX_SIGNATURE_SKEW_SECONDS;
 use crate::db::{DatabaseUrl, PoolOptions};
+use crate::models::used_signature::CLOCK_MARGIN_SECONDS;
 use crate::rate_limit::RateLimits;
 use crate::state::Limits;
 
@@ -19,6 +21,32 @@ pub struct DatabaseArgs {
 
 fn parse_database_url(text: &str) -> Result<DatabaseUrl, String> {
     text.parse()
+}
+
+/// The variable behind `--signature-skew-seconds`.
+const SIGNATURE_SKEW_VAR: &str = "USERGROUPS_SIGNATURE_SKEW_SECONDS";
+
+/// The skew is bounded by [`MAX_SIGNATURE_SKEW_SECONDS`] because the replay guard forgets a
+/// signature that long (plus a margin) after its date; clap's own range error would name
+/// neither the variable nor why, so the message here does.
+fn parse_signature_skew(text: &str) -> Result<u64, String> {
+    let seconds: u64 = text.parse().map_err(|_| {
+        format!("--signature-skew-seconds ({SIGNATURE_SKEW_VAR}) must be a whole number of seconds, got {text:?}")
+    })?;
+    if seconds == 0 {
+        return Err(format!(
+            "--signature-skew-seconds ({SIGNATURE_SKEW_VAR}) must be at least 1, got 0"
+        ));
+    }
+    if seconds > MAX_SIGNATURE_SKEW_SECONDS {
+        return Err(format!(
+            "--signature-skew-seconds ({SIGNATURE_SKEW_VAR}) is {seconds}, above the maximum of \
+             {MAX_SIGNATURE_SKEW_SECONDS} seconds: the replay guard keeps a used signature only \
+             that long (plus {CLOCK_MARGIN_SECONDS} s) past its date, so a wider window would let \
+             a write be replayed"
+        ));
+    }
+    Ok(seconds)
 }
 
 /// Everything `usergroups serve` needs.
@@ -40,8 +68,9 @@ pub struct Config {
     #[arg(long, env = "USERGROUPS_BODY_LIMIT", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub body_limit: u32,
 
-    /// Allowed distance between a request's x-onlive-site-date and the server clock, in seconds.
-    #[arg(long, env = "USERGROUPS_SIGNATURE_SKEW_SECONDS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    /// Allowed distance between a request's x-onlive-site-date and the server clock, in seconds
+    /// (1 to 3600: every instance keeps used signatures for the largest window any may allow).
+    #[arg(long, env = SIGNATURE_SKEW_VAR, default_value_t = 900, value_parser = parse_signature_skew)]
     pub signature_skew_seconds: u64,
 
     /// Most database connections open at once [default: 4 on SQLite, 10 on PostgreSQL].
@@ -137,6 +166,36 @@ mod tests {
 
         assert_eq!(limits.rate_limits.limit(RequestClass::Read), None);
         assert_eq!(limits.rate_limits.limit(RequestClass::Write), Some(5));
+    }
+
+    #[test]
+    fn a_signature_skew_above_the_maximum_is_refused_naming_the_flag_the_variable_and_both_values()
+    {
+        let error = config(&["--signature-skew-seconds", "3601"]).expect_err("refused");
+        let text = error.to_string();
+
+        for expected in [
+            "--signature-skew-seconds",
+            "USERGROUPS_SIGNATURE_SKEW_SECONDS",
+            "3601",
+            "3600",
+        ] {
+            assert!(text.contains(expected), "no {expected:?} in: {text}");
+        }
+    }
+
+    #[test]
+    fn a_signature_skew_up_to_the_maximum_is_accepted_and_zero_is_not() {
+        let limits = config(&["--signature-skew-seconds", "3600"])
+            .unwrap()
+            .limits();
+
+        assert_eq!(limits.signature_skew, Duration::from_secs(3600));
+        assert_eq!(
+            config(&[]).unwrap().limits().signature_skew,
+            Duration::from_secs(900)
+        );
+        assert!(config(&["--signature-skew-seconds", "0"]).is_err());
     }
 
     #[test]

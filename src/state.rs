@@ -14,7 +14,8 @@ use crate::secrets::Keyring;
 pub struct Limits {
     /// Largest accepted body in bytes (413 above).
     pub body_limit: usize,
-    /// How far a request's date may be from the server's clock, either way.
+    /// How far a request's date may be from the server's clock, either way; at most
+    /// `auth::MAX_SIGNATURE_SKEW_SECONDS` (a larger value acts as that maximum).
     pub signature_skew: Duration,
     /// How long the body of a request under `/api/v1/` may take to arrive (408 after). The
     /// server holds the request head to the same time (see `usergroups serve`).

@@ -173,7 +173,7 @@ async fn verify(req: &mut ServiceRequest, state: &AppState) -> Result<Caller, Ap
     };
     let master_keys = state.master_keys.clone();
     let principal = db::run(&state.pool, move |conn| {
-        claim.verify(conn, &parts, skew, &master_keys)
+        claim.verify(conn, &parts, &master_keys)
     })
     .await?;
     Ok(Caller { principal, body })

@@ -17,3 +17,4 @@ pub mod verify;
 
 pub use middleware::Caller;
 pub use permission::{Permission, PermissionSet};
+pub use verify::MAX_SIGNATURE_SKEW_SECONDS;

@@ -17,6 +17,12 @@ use crate::error::ApiError;
 use crate::models::{AccessKey, UsedSignature};
 use crate::secrets::Keyring;
 
+/// The largest clock skew any instance may allow, in seconds. It is product-wide rather than
+/// per instance because the replay guard keeps every used signature this long (plus a margin for
+/// clocks) past its date ([`UsedSignature::for_signature`]): an instance allowing more would
+/// accept again, once any instance pruned it, a write it had already accepted.
+pub const MAX_SIGNATURE_SKEW_SECONDS: u64 = 3600;
+
 /// Why a request's signature was refused: the `reason` of the 401 body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthFailure {
@@ -93,6 +99,9 @@ fn single_value<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a [u8
 
 impl Claim {
     /// Checks the `Authorization` and date headers and the date window, in the contract's order.
+    ///
+    /// A `skew` above [`MAX_SIGNATURE_SKEW_SECONDS`] acts as that maximum: `serve` refuses such a
+    /// setting at start, and a [`crate::Limits`] built in code must not open the replay guard.
     pub fn from_headers(
         headers: &HeaderMap,
         now: DateTime<Utc>,
@@ -121,6 +130,7 @@ impl Claim {
         let date_text = std::str::from_utf8(date_text).map_err(|_| AuthFailure::MalformedDate)?;
         let date = header::parse_date(date_text).ok_or(AuthFailure::MalformedDate)?;
 
+        let skew = skew.min(Duration::from_secs(MAX_SIGNATURE_SKEW_SECONDS));
         let skew = chrono::Duration::from_std(skew).unwrap_or(chrono::Duration::MAX);
         if date < now - skew {
             return Err(AuthFailure::RequestExpired);
@@ -170,7 +180,8 @@ impl Claim {
 
     /// Finishes the checks against the database: the key exists and is active, the signature
     /// matches its secret (opened with `master_keys`, compared in constant time), and an unsafe
-    /// request is used only once.
+    /// request is used only once. The replay guard's entry outlives the date window of every
+    /// instance, whatever this one allows ([`UsedSignature::for_signature`]).
     ///
     /// A secret that does not open (sealed under a master key this instance lacks, or altered)
     /// is a `signature_mismatch` for the client, never a 500, and a warning naming the key and
@@ -179,7 +190,6 @@ impl Claim {
         &self,
         conn: &mut DbConnection,
         request: &SignedParts,
-        skew: Duration,
         master_keys: &Keyring,
     ) -> Result<Principal, ApiError> {
         let key =
@@ -197,11 +207,8 @@ impl Claim {
             return Err(AuthFailure::SignatureMismatch.into());
         }
         if !request.method.is_safe() {
-            let skew = chrono::Duration::from_std(skew).unwrap_or(chrono::Duration::MAX);
-            let used = UsedSignature {
-                signature: canonical::hex_encode(&self.signature),
-                expires_at: (self.date + skew).naive_utc(),
-            };
+            let used =
+                UsedSignature::for_signature(canonical::hex_encode(&self.signature), self.date);
             if !used.record_first_use(conn)? {
                 return Err(AuthFailure::ReplayedRequest.into());
             }

@@ -9,7 +9,7 @@ pub mod schema;
 
 use std::cell::Cell;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -152,6 +152,12 @@ impl r2d2::ManageConnection for ConnectionManager {
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
+                create_private_sqlite_file(path).map_err(|e| {
+                    r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(format!(
+                        "cannot create {}: {e}",
+                        path.display()
+                    )))
+                })?;
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
                 // `synchronous = FULL`: every acknowledged commit survives a power cut as well as
@@ -251,9 +257,81 @@ pub fn pool(url: &DatabaseUrl, options: PoolOptions) -> DbPool {
     }
 }
 
+/// The files SQLite keeps for the database at `path`: the database itself, its write-ahead log
+/// and the log's shared-memory index.
+#[cfg(unix)]
+fn sqlite_files(path: &Path) -> [PathBuf; 3] {
+    let with_suffix = |suffix: &str| {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        PathBuf::from(file)
+    };
+    [path.to_owned(), with_suffix("-wal"), with_suffix("-shm")]
+}
+
+/// Creates the SQLite database file with mode 0600 if it does not exist yet. Left to SQLite it
+/// would be created 0644 under the usual umask, readable by every local user, names and e-mail
+/// addresses included; SQLite gives the `-wal` and `-shm` files the database file's mode, so
+/// they stay private too. An existing file is left as it is ([`init`] warns about it).
+#[cfg(unix)]
+fn create_private_sqlite_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private_sqlite_file(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// The warning for a SQLite file of mode `mode` that its group or other users may read or
+/// write, naming the file and the fix; `None` when only its owner may.
+#[cfg(unix)]
+fn open_permissions_warning(file: &Path, mode: u32) -> Option<String> {
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{file} is readable or writable by other local users (mode {mode:04o}) and holds \
+             names and e-mail addresses: run `chmod 600 {file}`",
+            file = file.display(),
+            mode = mode & 0o7777,
+        )
+    })
+}
+
+/// The warnings for every existing file of the SQLite database at `path` that is open to its
+/// group or other users.
+#[cfg(unix)]
+fn open_permissions_warnings(path: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    sqlite_files(path)
+        .iter()
+        .filter_map(|file| {
+            let mode = std::fs::metadata(file).ok()?.permissions().mode();
+            open_permissions_warning(file, mode)
+        })
+        .collect()
+}
+
 /// Opens the pool and brings the schema up to date. On PostgreSQL the migrations run under an
-/// advisory lock, so several instances starting together apply them exactly once.
+/// advisory lock, so several instances starting together apply them exactly once. A SQLite file
+/// that is new is created private (mode 0600); one that exists and is open to other users is
+/// used as it is, with a warning naming it and the `chmod` that fixes it.
 pub fn init(url: &DatabaseUrl, options: PoolOptions) -> Result<DbPool, InitError> {
+    #[cfg(unix)]
+    if let DatabaseUrl::Sqlite(path) = url {
+        for warning in open_permissions_warnings(path) {
+            log::warn!("{warning}");
+        }
+    }
     let pool = pool(url, options);
     let mut conn = pool.get().map_err(|source| InitError::Connect {
         url: url.clone(),
@@ -412,4 +490,48 @@ where
 /// Answers whether the database takes a query now (`/readyz`).
 pub fn ping(conn: &mut DbConnection) -> Result<(), ApiError> {
     conn.ping().map_err(ApiError::unavailable)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn a_sqlite_file_open_to_other_users_gets_a_warning_naming_it_and_the_fix() {
+        let warning = open_permissions_warning(Path::new("/srv/usergroups.db"), 0o100644)
+            .expect("a warning for 0644");
+
+        assert_eq!(
+            warning,
+            "/srv/usergroups.db is readable or writable by other local users (mode 0644) and \
+             holds names and e-mail addresses: run `chmod 600 /srv/usergroups.db`"
+        );
+        assert!(open_permissions_warning(Path::new("/srv/usergroups.db"), 0o100600).is_none());
+        assert!(open_permissions_warning(Path::new("/srv/usergroups.db"), 0o100400).is_none());
+        assert!(open_permissions_warning(Path::new("/srv/usergroups.db"), 0o100620).is_some());
+    }
+
+    #[test]
+    fn each_existing_sqlite_file_open_to_other_users_is_warned_about() {
+        let dir = std::env::temp_dir().join(format!(
+            "usergroups-modes-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let database = dir.join("usergroups.db");
+        let [_, wal, shm] = sqlite_files(&database);
+        for (file, mode) in [(&database, 0o600), (&wal, 0o644), (&shm, 0o600)] {
+            std::fs::write(file, b"").unwrap();
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+
+        let warnings = open_permissions_warnings(&database);
+
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].starts_with(&format!("{} is readable", wal.display())));
+        assert!(warnings[0].ends_with(&format!("run `chmod 600 {}`", wal.display())));
+    }
 }

@@ -1,14 +1,29 @@
 //! The replay guard. A signature of an unsafe request is recorded the moment authentication
-//! succeeds and kept until its own date plus the allowed skew; recording it twice fails on the
-//! primary key, so every instance sharing the database refuses the replay.
+//! succeeds and kept until its own date plus the largest skew any instance may allow plus a
+//! margin for clocks ([`RETENTION_SECONDS`]); recording it twice fails on the primary key, so
+//! every instance sharing the database refuses the replay.
+//!
+//! The retention deliberately ignores the recording instance's own skew: every instance prunes
+//! by the stored expiry, so an entry sized to a 60 s window would be forgotten while an instance
+//! allowing 900 s (or the same one restarted with more) still accepts its date.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use crate::auth::MAX_SIGNATURE_SKEW_SECONDS;
 use crate::db::schema::used_signatures;
 use crate::db::DbConnection;
 use crate::error::ApiError;
+
+/// How far, in seconds, the clock of the instance that prunes may run ahead of the clock of an
+/// instance that still accepts a date, before the guard could forget too early. Clocks kept in
+/// sync by NTP differ by far less.
+pub const CLOCK_MARGIN_SECONDS: u64 = 60;
+
+/// How long past its signed date a used signature is kept, in seconds: the largest skew any
+/// instance may allow plus [`CLOCK_MARGIN_SECONDS`].
+pub const RETENTION_SECONDS: u64 = MAX_SIGNATURE_SKEW_SECONDS + CLOCK_MARGIN_SECONDS;
 
 /// A recorded signature.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -16,11 +31,25 @@ use crate::error::ApiError;
 pub struct UsedSignature {
     /// The signature, lowercase hex.
     pub signature: String,
-    /// When it may be forgotten: past this, its date is out of the window anyway.
+    /// When it may be forgotten: past this, its date is out of every instance's window.
     pub expires_at: NaiveDateTime,
 }
 
 impl UsedSignature {
+    /// The entry for `signature` (lowercase hex) of a request dated `date`: kept until
+    /// `date` plus [`RETENTION_SECONDS`], whatever skew the recording instance allows.
+    pub fn for_signature(signature: String, date: DateTime<Utc>) -> Self {
+        // RETENTION_SECONDS is a small constant, far inside TimeDelta's range.
+        let retention = TimeDelta::seconds(RETENTION_SECONDS as i64);
+        let expires_at = date
+            .checked_add_signed(retention)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        UsedSignature {
+            signature,
+            expires_at: expires_at.naive_utc(),
+        }
+    }
+
     /// Records a first use; `Ok(false)` when the signature was already used.
     pub fn record_first_use(&self, conn: &mut DbConnection) -> Result<bool, ApiError> {
         match diesel::insert_into(used_signatures::table)

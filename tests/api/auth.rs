@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 
 use usergroups::auth::header::{format_date, parse_date};
 use usergroups::auth::signer::{self, Credentials};
+use usergroups::auth::MAX_SIGNATURE_SKEW_SECONDS;
 use usergroups::db::schema::used_signatures;
+use usergroups::models::used_signature::RETENTION_SECONDS;
 use usergroups::models::{AccessKey, UsedSignature};
 use usergroups::Limits;
 
@@ -455,6 +457,44 @@ async fn the_date_window_follows_the_configured_skew() {
     }
 }
 
+#[actix_web::test]
+async fn a_skew_above_the_maximum_set_in_code_acts_as_the_maximum() {
+    let app = spawn_app_with(Limits {
+        signature_skew: Duration::from_secs(2 * 60 * 60),
+        ..Limits::default()
+    })
+    .await;
+    let max = TimeDelta::seconds(MAX_SIGNATURE_SKEW_SECONDS as i64);
+    let cases = [
+        (
+            "a minute inside the largest window",
+            -(max - TimeDelta::minutes(1)),
+            None,
+        ),
+        (
+            "a minute past the largest window",
+            -(max + TimeDelta::minutes(1)),
+            Some("request_expired"),
+        ),
+        (
+            "a minute ahead of the largest window",
+            max + TimeDelta::minutes(1),
+            Some("request_from_future"),
+        ),
+    ];
+
+    for (why, offset, refused) in cases {
+        let response = app.call("GET", GROUPS).dated(now() + offset).send().await;
+        match refused {
+            None => assert_eq!(response.status.as_u16(), 200, "{why}: {}", response.body),
+            Some(reason) => {
+                assert_eq!(response.reason(), reason, "{why}");
+                assert_unauthorized(&response, reason);
+            }
+        }
+    }
+}
+
 // --- unknown_access_key and revoked_access_key ---------------------------------------------
 
 #[actix_web::test]
@@ -809,39 +849,45 @@ fn used_signatures(app: &TestApp) -> Vec<(String, chrono::NaiveDateTime)> {
 }
 
 #[actix_web::test]
-async fn a_used_signature_is_kept_until_its_own_date_plus_the_skew() {
-    let app = spawn_app_with(Limits {
-        signature_skew: Duration::from_secs(10 * 60),
-        ..Limits::default()
-    })
-    .await;
-    let cases = [
-        ("dated 3 minutes ago", now() - TimeDelta::minutes(3), "Past"),
-        (
-            "dated 4 minutes ahead",
-            now() + TimeDelta::minutes(4),
-            "Future",
-        ),
-    ];
+async fn a_used_signature_is_kept_until_its_date_plus_the_largest_skew_and_the_margin_whatever_the_instance_allows(
+) {
+    let retention = TimeDelta::seconds(RETENTION_SECONDS as i64);
+    for skew in [60, 10 * 60, MAX_SIGNATURE_SKEW_SECONDS] {
+        let app = spawn_app_with(Limits {
+            signature_skew: Duration::from_secs(skew),
+            ..Limits::default()
+        })
+        .await;
+        let cases = [
+            ("dated 50 s ago", now() - TimeDelta::seconds(50), "Past"),
+            ("dated 40 s ahead", now() + TimeDelta::seconds(40), "Future"),
+        ];
 
-    for (why, date, name) in cases {
-        let call = app
-            .call("POST", GROUPS)
-            .json(&json!({ "name": name }))
-            .dated(date);
-        let signature = signature_in(&call.headers());
-        let response = call.send().await;
-        assert_eq!(response.status.as_u16(), 201, "{why}: {}", response.body);
-        let stored: Vec<_> = used_signatures(&app)
-            .into_iter()
-            .filter(|(s, _)| *s == signature)
-            .collect();
-        assert_eq!(
-            stored,
-            [(signature, (date + TimeDelta::minutes(10)).naive_utc())],
-            "{why}"
-        );
+        for (why, date, name) in cases {
+            let call = app
+                .call("POST", GROUPS)
+                .json(&json!({ "name": name }))
+                .dated(date);
+            let signature = signature_in(&call.headers());
+            let response = call.send().await;
+            assert_eq!(
+                response.status.as_u16(),
+                201,
+                "{why}, skew {skew} s: {}",
+                response.body
+            );
+            let stored: Vec<_> = used_signatures(&app)
+                .into_iter()
+                .filter(|(s, _)| *s == signature)
+                .collect();
+            assert_eq!(
+                stored,
+                [(signature, (date + retention).naive_utc())],
+                "{why}, skew {skew} s"
+            );
+        }
     }
+    assert_eq!(RETENTION_SECONDS, MAX_SIGNATURE_SKEW_SECONDS + 60);
 }
 
 #[actix_web::test]

@@ -1,7 +1,8 @@
 //! The real binary, as users run it: `usergroups serve` on a port, first-run credentials, the
-//! key commands, `sign`, a refused database URL, and a clean stop on SIGTERM.
+//! key commands, `sign`, a refused database URL or skew, a clean stop on SIGTERM, and every
+//! command writing to a standard output that nobody reads any more.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -110,6 +111,34 @@ fn a_database_url_with_an_unknown_scheme_is_refused_at_start_without_creating_a_
         0,
         "nothing may be created"
     );
+}
+
+#[test]
+fn a_signature_skew_above_the_maximum_is_refused_at_start_naming_the_setting_and_both_values() {
+    let dir = ScratchDir::new();
+
+    let output = Command::new(BINARY)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("USERGROUPS_SIGNATURE_SKEW_SECONDS", "3601")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.0.join("usergroups.db").display()),
+        )
+        .current_dir(&dir.0)
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "USERGROUPS_SIGNATURE_SKEW_SECONDS",
+        "--signature-skew-seconds",
+        "3601",
+        "maximum of 3600",
+    ] {
+        assert!(stderr.contains(expected), "no {expected:?} in: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
@@ -234,4 +263,65 @@ fn sigterm_stops_the_server_cleanly() {
     };
 
     assert!(status.success(), "exit status {status}");
+}
+
+/// The writing end of a pipe whose reading end is already closed, so the first write of a
+/// command given it as stdout fails with a broken pipe, whatever the timing: `true` holds the
+/// reading end as its stdin and has exited without reading when this returns.
+#[cfg(unix)]
+fn a_pipe_nobody_reads() -> Stdio {
+    let mut reader = Command::new("true")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("true runs");
+    let writer = reader.stdin.take().expect("the pipe's writing end");
+    assert!(reader.wait().expect("true exits").success());
+    Stdio::from(writer)
+}
+
+#[cfg(unix)]
+#[test]
+fn every_command_ends_cleanly_when_its_standard_output_is_closed() {
+    let dir = ScratchDir::new();
+    let (_database, url) = database_for(&dir.0);
+    let org = command(&dir.0, &url, &["org", "create", "--name", "Acme"]);
+    let org_id = org["id"].as_str().unwrap().to_owned();
+    let key = command(&dir.0, &url, &["key", "create", "--org", &org_id]);
+    let key_id = key["accessKeyId"].as_str().unwrap().to_owned();
+    let target = "http://127.0.0.1:8080/api/v1/user-groups";
+    let cases: [(&str, Vec<&str>); 7] = [
+        ("key list", vec!["key", "list", "--org", &org_id]),
+        ("sign a GET", vec!["sign", "GET", target]),
+        (
+            "sign a POST with a body",
+            vec!["sign", "--data", r#"{"name":"X"}"#, "POST", target],
+        ),
+        ("org create", vec!["org", "create", "--name", "Closed"]),
+        ("key create", vec!["key", "create", "--org", &org_id]),
+        ("key revoke", vec!["key", "revoke", &key_id]),
+        ("master-key rotate", vec!["master-key", "rotate"]),
+    ];
+
+    for (why, args) in cases {
+        let output = Command::new(BINARY)
+            .args(&args)
+            .env("DATABASE_URL", &url)
+            .env("USERGROUPS_ACCESS_KEY_ID", &key_id)
+            .env("USERGROUPS_SECRET_ACCESS_KEY", "a secret")
+            .env_remove("USERGROUPS_MASTER_KEY")
+            .env_remove("RUST_BACKTRACE")
+            .current_dir(&dir.0)
+            .stdout(a_pipe_nobody_reads())
+            .output()
+            .unwrap();
+
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_ne!(output.status.code(), Some(101), "{why} panicked: {stderr}");
+        assert!(!stderr.contains("panicked"), "{why}: {stderr}");
+        assert!(
+            output.status.success(),
+            "{why} exited {}: {stderr}",
+            output.status
+        );
+    }
 }

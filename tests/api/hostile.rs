@@ -1207,3 +1207,254 @@ fn split_answer(answer: &[u8]) -> (String, &[u8]) {
         None => (String::from_utf8_lossy(answer).into_owned(), &[]),
     }
 }
+
+// --- hardening: the replay guard across instances, and private SQLite files -----------------
+
+mod hardening {
+    //! Findings of a security review, each seen from the outside. The replay guard holds across
+    //! instances that allow different clock skews on one database, and across an upgrade from
+    //! the rule that kept an entry only for the recording instance's own skew. A new SQLite
+    //! database, its write-ahead log and its shared-memory file are readable by their owner only.
+
+    use std::time::Duration;
+
+    use actix_web::test::{self, TestRequest};
+    use actix_web::App;
+    use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+    use diesel::backend::Backend;
+    use diesel::migration::{Migration, MigrationSource};
+    use diesel::prelude::*;
+    use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+    use serde_json::{json, Value};
+
+    use usergroups::auth::signer;
+    use usergroups::db::schema::used_signatures;
+    use usergroups::db::{self, DatabaseUrl, DbConnection, PoolOptions};
+    use usergroups::models::used_signature::RETENTION_SECONDS;
+    use usergroups::models::UsedSignature;
+    use usergroups::secrets::Keyring;
+    use usergroups::{configure, AppState, Limits};
+
+    use crate::helpers::{
+        app_on, app_with_keys, new_organization, TestDatabase, TestResponse, HOST,
+    };
+
+    const GROUPS: &str = "/api/v1/user-groups";
+
+    fn skew_of(seconds: u64) -> Limits {
+        Limits {
+            signature_skew: Duration::from_secs(seconds),
+            ..Limits::default()
+        }
+    }
+
+    /// A request carrying exactly `headers` and `body`, so one signed request can be sent twice.
+    fn raw_request(
+        method: &str,
+        target: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> TestRequest {
+        let mut request = TestRequest::default()
+            .method(method.parse().expect("a method"))
+            .uri(target)
+            .set_payload(body.to_vec());
+        for (name, value) in headers {
+            request = request.append_header((name.as_str(), value.as_str()));
+        }
+        request
+    }
+
+    /// Sends `request` through the production route table of an instance with `state`.
+    async fn send_to(state: &AppState, request: TestRequest) -> TestResponse {
+        let state = state.clone();
+        let app = test::init_service(App::new().configure(|cfg| configure(cfg, state))).await;
+        let response = test::call_service(&app, request.to_request()).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = test::read_body(response).await;
+        TestResponse {
+            status,
+            headers,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    #[track_caller]
+    fn assert_replayed(response: &TestResponse) {
+        assert_eq!(
+            response.body,
+            json!({
+                "statusCode": 401,
+                "message": "Invalid or missing authorization credentials",
+                "reason": "replayed_request",
+            }),
+            "status {}",
+            response.status
+        );
+        assert_eq!(response.status.as_u16(), 401);
+    }
+
+    /// Runs the pruning every instance runs each minute, as of `seconds` from now.
+    fn prune_as_of(conn: &mut DbConnection, seconds: i64) {
+        UsedSignature::prune_expired(conn, (Utc::now() + TimeDelta::seconds(seconds)).naive_utc())
+            .expect("prune the replay guard");
+    }
+
+    /// Whole seconds, as a request's date carries them.
+    fn seconds_ago(seconds: i64) -> DateTime<Utc> {
+        Utc::now().trunc_subsecs(0) - TimeDelta::seconds(seconds)
+    }
+
+    #[actix_web::test]
+    async fn a_write_accepted_by_an_instance_allowing_60_s_is_still_refused_by_one_allowing_900_s_after_a_prune_70_s_later(
+    ) {
+        let (database, url) = TestDatabase::create();
+        let options = PoolOptions::for_url(&url);
+        let narrow = app_on(
+            database,
+            db::init(&url, options).expect("first instance"),
+            skew_of(60),
+        );
+        // A second instance: its own pool on the same database, a wider window.
+        let wide = AppState {
+            pool: db::init(&url, options).expect("second instance"),
+            limits: skew_of(900),
+            master_keys: narrow.state.master_keys.clone(),
+        };
+        let group = narrow.create_group("Sales").await;
+        let target = format!("{GROUPS}/{}", group["id"].as_str().expect("an id"));
+        let body = json!({"description": "Moved to EMEA"});
+        let headers = narrow
+            .write("PUT", &target)
+            .json(&body)
+            .dated(seconds_ago(55))
+            .headers();
+        let bytes = serde_json::to_vec(&body).expect("JSON");
+
+        let first = narrow
+            .call_raw(raw_request("PUT", &target, &headers, &bytes))
+            .await;
+        assert_eq!(first.status.as_u16(), 200, "{}", first.body);
+        prune_as_of(&mut wide.pool.get().expect("a connection"), 70);
+        let replayed = send_to(&wide, raw_request("PUT", &target, &headers, &bytes)).await;
+
+        assert_replayed(&replayed);
+    }
+
+    /// The migrations of the first release only, as a database written by it has them.
+    struct FirstReleaseOnly(EmbeddedMigrations);
+
+    impl<DB: Backend> MigrationSource<DB> for FirstReleaseOnly
+    where
+        EmbeddedMigrations: MigrationSource<DB>,
+    {
+        fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<DB>>>> {
+            let all = MigrationSource::<DB>::migrations(&self.0)?;
+            Ok(all
+                .into_iter()
+                .filter(|m| m.name().to_string() == "2026-11-22-000000_create_tables")
+                .collect())
+        }
+    }
+
+    const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+    const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+    #[actix_web::test]
+    async fn a_signature_recorded_before_the_upgrade_with_a_60_s_expiry_is_still_refused_after_it()
+    {
+        let (database, url) = TestDatabase::create();
+        let options = PoolOptions::for_url(&url);
+        let before = db::pool(&url, options);
+        let mut conn = before.get().expect("a connection");
+        match &mut *conn {
+            DbConnection::Sqlite(c) => c
+                .run_pending_migrations(FirstReleaseOnly(SQLITE_MIGRATIONS))
+                .map(|_| ()),
+            DbConnection::Pg(c) => c
+                .run_pending_migrations(FirstReleaseOnly(POSTGRES_MIGRATIONS))
+                .map(|_| ()),
+        }
+        .expect("the first release's schema");
+        drop(conn);
+        let master_keys = Keyring::ephemeral().expect("a master key");
+        let (_, credentials) = new_organization(
+            &before,
+            &master_keys,
+            usergroups::auth::PermissionSet::all(),
+        );
+        let body = br#"{"name":"Recorded before the upgrade"}"#;
+        let date = seconds_ago(55);
+        let nonce = [(
+            "x-onlive-site-nonce".to_owned(),
+            "before-the-upgrade".to_owned(),
+        )];
+        let mut headers =
+            signer::sign(&credentials, "POST", HOST, GROUPS, &nonce, body, date).headers;
+        let signature = headers
+            .iter()
+            .find(|(name, _)| name == "authorization")
+            .and_then(|(_, value)| value.rsplit_once("Signature=").map(|(_, s)| s.to_owned()))
+            .expect("a signature");
+        headers.push(("content-type".to_owned(), "application/json".to_owned()));
+        // What the first release recorded when an instance allowing 60 s accepted the request.
+        let old_rule = UsedSignature {
+            signature: signature.clone(),
+            expires_at: (date + TimeDelta::seconds(60)).naive_utc(),
+        };
+        assert!(old_rule
+            .record_first_use(&mut before.get().expect("a connection"))
+            .expect("record"));
+        drop(before);
+
+        let after = db::init(&url, options).expect("the upgrade migrates");
+        prune_as_of(&mut after.get().expect("a connection"), 70);
+        let app = app_with_keys(database, after, skew_of(900), master_keys);
+        let replayed = app
+            .call_raw(raw_request("POST", GROUPS, &headers, body))
+            .await;
+
+        assert_replayed(&replayed);
+        let expires_at: chrono::NaiveDateTime = used_signatures::table
+            .filter(used_signatures::signature.eq(&signature))
+            .select(used_signatures::expires_at)
+            .first(&mut *app.connection())
+            .expect("the entry is kept");
+        let retention = TimeDelta::seconds(RETENTION_SECONDS as i64);
+        assert!(
+            expires_at >= (date + retention).naive_utc(),
+            "{expires_at} is before the new rule's {}",
+            date + retention
+        );
+        assert_eq!(app.get(GROUPS).await.body["total"], 0);
+    }
+
+    #[cfg(unix)]
+    #[actix_web::test]
+    async fn a_new_sqlite_database_and_its_wal_and_shm_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+
+        // SQLite whatever TEST_DATABASE_URL names: these files exist only there.
+        let path = std::env::temp_dir().join(format!(
+            "usergroups-private-{}.db",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let url = DatabaseUrl::Sqlite(path.clone());
+        let pool = db::init(&url, PoolOptions::for_url(&url)).expect("a new SQLite database");
+        let app = app_on(TestDatabase::Sqlite(path.clone()), pool, Limits::default());
+
+        app.create_group("Written to disk").await;
+
+        // While the pool is open: closing the last connection removes -wal and -shm.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            let mode = std::fs::metadata(&file)
+                .unwrap_or_else(|e| panic!("{file:?}: {e}"))
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file:?} has mode {:o}", mode & 0o777);
+        }
+    }
+}
