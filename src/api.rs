@@ -8,6 +8,7 @@
 //! ([`crate::openapi`]): ids are `uuid` strings, times `date-time` strings, `extraFields` a
 //! free-form object, and the examples are the contract's.
 
+use crate::role::Role;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -140,8 +141,7 @@ pub struct User {
     #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// `creator`, `editor` or `admin`.
-    #[schema(value_type = crate::openapi::Role)]
-    pub role: String,
+    pub role: Role,
     /// An https URL; `null` when unset.
     #[schema(required = true, format = "uri", max_length = 2048)]
     pub avatar: Option<String>,
@@ -329,8 +329,8 @@ pub struct CreateUser {
     pub email: String,
     /// `creator` (default), `editor` or `admin`; not `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = crate::openapi::Role)]
-    pub role: Option<String>,
+    #[schema(nullable = false)]
+    pub role: Option<Role>,
     /// An https URL up to 2,048 characters; `null` is the same as leaving it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(format = "uri", max_length = 2048)]
@@ -360,8 +360,8 @@ pub struct UpdateUser {
     pub last_name: Option<String>,
     /// A new role; not `null`. Demoting the organization's last live admin is a 403.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = crate::openapi::Role)]
-    pub role: Option<String>,
+    #[schema(nullable = false)]
+    pub role: Option<Role>,
     /// A new avatar (an https URL up to 2,048 characters), or `null` to remove it.
     #[serde(
         default,

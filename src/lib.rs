@@ -17,6 +17,7 @@ pub mod limits;
 pub mod models;
 pub mod openapi;
 pub mod rate_limit;
+pub mod role;
 pub mod routes;
 pub mod secrets;
 pub mod server;

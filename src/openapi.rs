@@ -12,14 +12,13 @@
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
-use serde::Serialize;
 use serde_json::json;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response};
-use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
+use utoipa::{Modify, OpenApi, ToResponse};
 
 use crate::api::{
     CreateGroup, CreateUser, ErrorBody, FieldError, Group, Page, UpdateGroup, UpdateUser, User,
@@ -73,20 +72,6 @@ carries `X-RateLimit-Limit` (the budget of its kind per minute) and `X-RateLimit
 over the budget the answer is 429 with `Retry-After`. A request whose body stops arriving for \
 longer than the request timeout (10 seconds by default) is answered 408.";
 
-/// A user's role. (A schema-only twin of `models::Role`, which has no serde form: the API
-/// carries the role as a string.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[schema(description = "A user's role: `creator` (the default), `editor` or `admin`.")]
-pub enum Role {
-    /// The default role.
-    Creator,
-    /// An editor.
-    Editor,
-    /// An administrator; the organization always keeps at least one live admin.
-    Admin,
-}
-
 /// The OpenAPI document: every route of [`crate::server::configure`] with its bodies, status
 /// codes and security. Build it with [`document`], or take the served bytes from
 /// [`document_json`].
@@ -120,7 +105,7 @@ pub enum Role {
             UpdateUser,
             ErrorBody,
             FieldError,
-            Role,
+            crate::role::Role,
             health::Status,
         ),
         responses(

@@ -52,4 +52,3 @@ pub struct AppState {
     /// The master keys access-key secrets are opened with ([`crate::secrets`]).
     pub master_keys: Keyring,
 }
-

@@ -1,9 +1,6 @@
 //! Users and their membership: a user belongs to at most one group through `user_group_id`.
 //! Users are soft-deleted like groups, and the organization always keeps one live admin.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -12,50 +9,10 @@ use super::{contains_pattern, fold_case, new_id, PageRequest};
 use crate::db::schema::users;
 use crate::db::{self, locks, DbConnection};
 use crate::error::ApiError;
+pub use crate::role::Role;
 
 /// The contract's 404 message for users.
 pub const USER_NOT_FOUND: &str = "User not found";
-
-/// What a user may do in the organization's products.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// The default role.
-    Creator,
-    /// An editor.
-    Editor,
-    /// An administrator; the organization always keeps at least one live admin.
-    Admin,
-}
-
-impl Role {
-    /// The role's name as stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Creator => "creator",
-            Role::Editor => "editor",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = ();
-
-    fn from_str(name: &str) -> Result<Self, ()> {
-        match name {
-            "creator" => Ok(Role::Creator),
-            "editor" => Ok(Role::Editor),
-            "admin" => Ok(Role::Admin),
-            _ => Err(()),
-        }
-    }
-}
 
 /// A user row, as the API shows it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -72,7 +29,7 @@ pub struct User {
     /// As given; unique among the organization's live users, compared case-insensitively.
     pub email: String,
     /// `creator`, `editor` or `admin`.
-    pub role: String,
+    pub role: Role,
     /// An https URL.
     pub avatar: Option<String>,
     /// The group the user belongs to, if any.
@@ -92,7 +49,7 @@ impl User {
     }
 
     fn is_admin(&self) -> bool {
-        self.role == Role::Admin.as_str()
+        self.role == Role::Admin
     }
 }
 
@@ -139,7 +96,7 @@ struct UserRow<'a> {
     full_name_folded: String,
     email: &'a str,
     email_folded: String,
-    role: &'a str,
+    role: Role,
     avatar: Option<&'a str>,
     user_group_id: Option<&'a str>,
     created_at: NaiveDateTime,
@@ -157,7 +114,7 @@ impl<'a> From<&'a User> for UserRow<'a> {
             full_name_folded: fold_case(&user.full_name()),
             email: &user.email,
             email_folded: fold_case(&user.email),
-            role: &user.role,
+            role: user.role,
             avatar: user.avatar.as_deref(),
             user_group_id: user.user_group_id.as_deref(),
             created_at: user.created_at,
@@ -205,7 +162,7 @@ fn ensure_another_admin(
     locks::organization(conn, &user.organization_id)?;
     let other_admins: i64 = users::table
         .filter(visible_to(&user.organization_id))
-        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::role.eq(Role::Admin))
         .filter(users::id.ne(&user.id))
         .count()
         .get_result(conn)?;
@@ -229,7 +186,7 @@ impl NewUser {
                 first_name: self.first_name.clone(),
                 last_name: self.last_name.clone(),
                 email: self.email.clone(),
-                role: self.role.as_str().to_owned(),
+                role: self.role,
                 avatar: self.avatar.clone(),
                 user_group_id: self.user_group_id.clone(),
                 created_at: now,
@@ -323,7 +280,7 @@ impl User {
                         "Cannot demote the organization's last admin user",
                     )?;
                 }
-                user.role = role.as_str().to_owned();
+                user.role = role;
             }
             if let Some(first_name) = changes.first_name {
                 user.first_name = first_name;

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use usergroups::api::{CreateGroup, CreateUser, FieldError, UpdateGroup, UpdateUser};
 use usergroups::auth::signer::Credentials;
 use usergroups::client::{Client, Error, ListGroups, ListUsers};
+use usergroups::role::Role;
 
 use crate::helpers::TestDatabase;
 use crate::live_server::{database_for, first_run_credentials, ScratchDir, Server, BINARY};
@@ -330,7 +331,7 @@ fn the_client_manages_users_and_their_membership() {
                 first_name: first.to_owned(),
                 last_name: "Example".to_owned(),
                 email: email.to_owned(),
-                role: Some("editor".to_owned()),
+                role: Some(Role::Editor),
                 user_group_id: group.map(str::to_owned),
                 ..CreateUser::default()
             })
@@ -363,7 +364,7 @@ fn the_client_manages_users_and_their_membership() {
         .update_user(
             &ada.id,
             &UpdateUser {
-                role: Some("admin".to_owned()),
+                role: Some(Role::Admin),
                 avatar: Some(Some("https://example.com/ada.png".to_owned())),
                 user_group_id: Some(Some(support.id.clone())),
                 ..UpdateUser::default()
@@ -384,13 +385,13 @@ fn the_client_manages_users_and_their_membership() {
     let gone = service_error(live.client.get_user(&bob.id));
 
     assert_eq!(ada.full_name, "Ada Example");
-    assert_eq!(ada.role, "editor");
+    assert_eq!(ada.role, Role::Editor);
     assert_eq!(names(&members, |u| &u.first_name), ["Grace", "Ada"]);
     assert_eq!((paged.total, paged.total_pages), (3, 3));
     assert_eq!(names(&paged, |u| &u.first_name), ["Bob"]);
     assert_eq!(names(&tagged, |u| &u.first_name), ["Grace"]);
     assert_eq!(elsewhere.total, 0);
-    assert_eq!(moved.role, "admin");
+    assert_eq!(moved.role, Role::Admin);
     assert_eq!(moved.avatar.as_deref(), Some("https://example.com/ada.png"));
     assert_eq!(moved.user_group_id.as_deref(), Some(support.id.as_str()));
     assert_eq!(out.user_group_id, None);

@@ -1,0 +1,109 @@
+//! A user's role: one type for the stored column (diesel text), the JSON the API reads and
+//! writes (serde), and the OpenAPI schema (utoipa), so the three cannot drift apart.
+
+use std::fmt;
+use std::str::FromStr;
+
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What a user may do in the organization's products.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    AsExpression,
+    FromSqlRow,
+)]
+#[serde(rename_all = "lowercase")]
+#[schema(description = "A user's role: `creator` (the default), `editor` or `admin`.")]
+#[diesel(sql_type = Text)]
+pub enum Role {
+    /// The default role.
+    Creator,
+    /// An editor.
+    Editor,
+    /// An administrator; the organization always keeps at least one live admin.
+    Admin,
+}
+
+impl Role {
+    /// The role's name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Creator => "creator",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = ();
+
+    fn from_str(name: &str) -> Result<Self, ()> {
+        match name {
+            "creator" => Ok(Role::Creator),
+            "editor" => Ok(Role::Editor),
+            "admin" => Ok(Role::Admin),
+            _ => Err(()),
+        }
+    }
+}
+
+// Generic over the backend, so the same impls serve SQLite, PostgreSQL and the connection enum
+// over both.
+impl<DB> ToSql<Text, DB> for Role
+where
+    DB: Backend,
+    str: ToSql<Text, DB>,
+{
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+        self.as_str().to_sql(out)
+    }
+}
+
+impl<DB> FromSql<Text, DB> for Role
+where
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let name = String::from_sql(bytes)?;
+        name.parse()
+            .map_err(|()| format!("unknown role {name:?} in the database").into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_reads_back_from_its_name_and_its_json() {
+        for role in [Role::Creator, Role::Editor, Role::Admin] {
+            assert_eq!(role.as_str().parse(), Ok(role));
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{role}\""));
+            assert_eq!(serde_json::from_str::<Role>(&json).unwrap(), role);
+        }
+        assert_eq!("Admin".parse::<Role>(), Err(()));
+    }
+}
