@@ -45,7 +45,8 @@ use diesel::{Connection, PgConnection};
 use usergroups::auth::signer::{sign, Credentials};
 use usergroups::auth::PermissionSet;
 use usergroups::db::{self, DatabaseUrl, DbConnection, DbPool, PoolOptions};
-use usergroups::models::{AccessKey, Group, NewGroup, Organization, UsedSignature};
+use usergroups::domain::{Group, NewGroup};
+use usergroups::models::{AccessKey, Organization, UsedSignature};
 use usergroups::secrets::Keyring;
 use usergroups::{configure, AppState, Limits};
 

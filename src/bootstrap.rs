@@ -13,8 +13,7 @@ use serde_json::json;
 
 use crate::auth::PermissionSet;
 use crate::config::Config;
-use crate::db::{self, locks, DatabaseUrl, DbConnection, DbPool};
-use crate::error::ApiError;
+use crate::db::{self, DatabaseUrl, DbConnection, DbPool, StoreError};
 use crate::models::{AccessKey, Organization};
 use crate::secrets::Keyring;
 
@@ -45,7 +44,7 @@ pub fn ensure_first_run_credentials(
             // Several instances may start together on an empty database: one creates.
             c.batch_execute(&format!(
                 "SELECT pg_advisory_xact_lock({})",
-                locks::MIGRATION_LOCK
+                db::MIGRATION_LOCK
             ))?;
         }
         if !Organization::none_exist(conn)? {
@@ -58,7 +57,7 @@ pub fn ensure_first_run_credentials(
             &organization.id,
             PermissionSet::all(),
         )?;
-        Ok::<_, ApiError>(Some((organization, key)))
+        Ok::<_, StoreError>(Some((organization, key)))
     })?;
     let Some((organization, (key, credentials))) = created else {
         return Ok(());

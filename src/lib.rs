@@ -12,7 +12,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod db;
-pub mod error;
+pub mod domain;
 pub mod limits;
 pub mod models;
 pub mod openapi;
@@ -23,6 +23,6 @@ pub mod secrets;
 pub mod server;
 pub mod state;
 
-pub use error::ApiError;
+pub use routes::ApiError;
 pub use server::configure;
 pub use state::{AppState, Limits};

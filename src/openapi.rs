@@ -23,7 +23,7 @@ use utoipa::{Modify, OpenApi, ToResponse};
 use crate::api::{
     CreateGroup, CreateUser, ErrorBody, FieldError, Group, Page, UpdateGroup, UpdateUser, User,
 };
-use crate::error::ApiError;
+use crate::routes::ApiError;
 use crate::routes::{groups, health, users, JSON_UTF8};
 
 /// The name of the security scheme every `/api/v1` operation requires.
@@ -176,34 +176,62 @@ impl Modify for Signing {
     }
 }
 
-/// What every operation under `/api/v1/` shares beyond its own `#[utoipa::path]`: the 408 of a
-/// stalled body (the authentication middleware reads every body), and the rate-limit headers of
-/// each answer given after the signature was verified (all but 401, 408 and 413).
+/// What operations share beyond their own `#[utoipa::path]`, which lists only the answers of
+/// the handler itself: every operation under `/api/v1/` can be answered 401, 408 (a stalled
+/// body: the authentication middleware reads every body), 413, 429, 500 and 503, and 415 when
+/// it takes a body; `/readyz` 500 and 503. Each answer given after the signature was verified
+/// (all but 401, 408 and 413) carries the rate-limit headers.
 struct SignedAnswers;
+
+/// The shared answers of the operation at `path` (status, component name), per
+/// [`SignedAnswers`].
+fn shared_answers(path: &str, takes_body: bool) -> Vec<(&'static str, &'static str)> {
+    if path.starts_with("/api/v1/") {
+        let mut answers = vec![
+            ("401", "Unauthorized"),
+            ("408", "RequestTimeout"),
+            ("413", "PayloadTooLarge"),
+            ("429", "TooManyRequests"),
+            ("500", "InternalError"),
+            ("503", "Unavailable"),
+        ];
+        if takes_body {
+            answers.push(("415", "UnsupportedMediaType"));
+        }
+        answers
+    } else if path == "/readyz" {
+        vec![("500", "InternalError"), ("503", "Unavailable")]
+    } else {
+        Vec::new()
+    }
+}
 
 impl Modify for SignedAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let headers = rate_limit_headers();
-        let operations = openapi
-            .paths
-            .paths
-            .iter_mut()
-            .filter(|(path, _)| path.starts_with("/api/v1/"))
-            .flat_map(|(_, item)| {
-                [
-                    &mut item.get,
-                    &mut item.put,
-                    &mut item.post,
-                    &mut item.delete,
-                    &mut item.patch,
-                ]
-            })
-            .flatten();
-        for operation in operations {
+        let operations = openapi.paths.paths.iter_mut().flat_map(|(path, item)| {
+            [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            .map(move |operation| (path.as_str(), operation))
+        });
+        for (path, operation) in operations {
+            let shared = shared_answers(path, operation.request_body.is_some());
             let responses = &mut operation.responses.responses;
-            responses
-                .entry("408".to_owned())
-                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("RequestTimeout")));
+            for (status, name) in shared {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+            }
+            if !path.starts_with("/api/v1/") {
+                continue;
+            }
             let counted = responses
                 .iter_mut()
                 .filter(|(status, _)| !matches!(status.as_str(), "401" | "408" | "413"));

@@ -5,16 +5,14 @@
 //! - [`header`]: parsing the `Authorization` and `x-onlive-site-date` headers.
 //! - [`signer`]: signing an outgoing request, for clients, the `sign` command and tests.
 //! - [`verify`]: the server's checks, in the contract's order, with their reason codes.
-//! - [`middleware`]: the middleware around `/api/v1/` and the [`Caller`] handlers take.
 //! - [`permission`]: what an access key may do.
 
 pub mod canonical;
 pub mod header;
-pub mod middleware;
 pub mod permission;
 pub mod signer;
 pub mod verify;
 
-pub use middleware::Caller;
 pub use permission::{Permission, PermissionSet};
 pub use verify::MAX_SIGNATURE_SKEW_SECONDS;
+pub use verify::{AuthError, AuthFailure, Principal};

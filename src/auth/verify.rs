@@ -12,8 +12,7 @@ use chrono::{DateTime, Utc};
 use super::canonical;
 use super::header::{self, DATE_HEADER};
 use super::permission::PermissionSet;
-use crate::db::DbConnection;
-use crate::error::ApiError;
+use crate::db::{DbConnection, StoreError};
 use crate::models::{AccessKey, UsedSignature};
 use crate::secrets::Keyring;
 
@@ -63,6 +62,30 @@ impl AuthFailure {
             AuthFailure::SignatureMismatch => "signature_mismatch",
             AuthFailure::ReplayedRequest => "replayed_request",
         }
+    }
+}
+
+/// Why authentication did not yield a principal: the request was refused (a 401 with its
+/// reason), or the store could not be asked (the client may retry).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// The credentials were checked and refused.
+    #[error("refused: {}", .0.reason())]
+    Refused(AuthFailure),
+    /// The key or the replay guard could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<AuthFailure> for AuthError {
+    fn from(failure: AuthFailure) -> Self {
+        AuthError::Refused(failure)
+    }
+}
+
+impl From<diesel::result::Error> for AuthError {
+    fn from(error: diesel::result::Error) -> Self {
+        AuthError::Store(error.into())
     }
 }
 
@@ -191,7 +214,7 @@ impl Claim {
         conn: &mut DbConnection,
         request: &SignedParts,
         master_keys: &Keyring,
-    ) -> Result<Principal, ApiError> {
+    ) -> Result<Principal, AuthError> {
         let key =
             AccessKey::find(conn, &self.access_key_id)?.ok_or(AuthFailure::UnknownAccessKey)?;
         if key.revoked_at.is_some() {

@@ -2,10 +2,13 @@
 //! and the transaction discipline every write goes through.
 //!
 //! Backend-specific SQL (SQLite's `BEGIN IMMEDIATE`, PostgreSQL's row and advisory locks) lives
-//! only behind a `match` on [`DbConnection`], here and in [`locks`]; everything else is portable.
+//! only behind a `match` on [`DbConnection`]: here, and in the domain's row locks beside the
+//! records they lock; everything else is portable.
 
-pub mod locks;
+mod error;
 pub mod schema;
+
+pub use error::StoreError;
 
 use std::cell::Cell;
 use std::fmt;
@@ -19,8 +22,6 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel::r2d2::{self, R2D2Connection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-
-use crate::error::ApiError;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -50,6 +51,9 @@ impl DbPool {
         self.inner.get()
     }
 }
+
+/// The advisory lock key under which instances apply migrations and the first-run setup.
+pub const MIGRATION_LOCK: i64 = 0x7573_6572_6772_7073; // "usergrps"
 
 /// How many times a PostgreSQL write is retried after a serialization failure or a deadlock.
 const WRITE_ATTEMPTS: u32 = 3;
@@ -361,21 +365,20 @@ pub fn init(url: &DatabaseUrl, options: PoolOptions) -> Result<DbPool, InitError
                 .map_err(migrate_error)?;
         }
         DbConnection::Pg(c) => {
-            c.batch_execute(&format!(
-                "SELECT pg_advisory_lock({})",
-                locks::MIGRATION_LOCK
-            ))
-            .map_err(|e| InitError::Migrate(e.to_string()))?;
+            c.batch_execute(&format!("SELECT pg_advisory_lock({})", MIGRATION_LOCK))
+                .map_err(|e| InitError::Migrate(e.to_string()))?;
             let migrated = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
-            c.batch_execute(&format!(
-                "SELECT pg_advisory_unlock({})",
-                locks::MIGRATION_LOCK
-            ))
-            .map_err(|e| InitError::Migrate(e.to_string()))?;
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({})", MIGRATION_LOCK))
+                .map_err(|e| InitError::Migrate(e.to_string()))?;
             migrated.map_err(migrate_error)?;
         }
     }
     Ok(pool)
+}
+
+/// A new time-ordered id (UUID v7, lowercase), so "createdAt, then id" is creation order.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// The current time as stored: UTC, truncated to whole seconds as the contract shows it.
@@ -390,9 +393,9 @@ thread_local! {
     static REQUEST_DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
-fn past_request_deadline() -> Result<(), ApiError> {
+fn past_request_deadline() -> Result<(), StoreError> {
     match REQUEST_DEADLINE.get() {
-        Some(deadline) if Instant::now() >= deadline => Err(ApiError::unavailable(
+        Some(deadline) if Instant::now() >= deadline => Err(StoreError::unavailable(
             "the request was answered 503 before this transaction could commit; rolled back",
         )),
         _ => Ok(()),
@@ -402,10 +405,11 @@ fn past_request_deadline() -> Result<(), ApiError> {
 /// Runs `work` on a pooled connection on the blocking thread pool, so diesel's synchronous
 /// calls never stall the async workers. A pool that cannot hand out a connection in time, or a
 /// database that does not answer within the request timeout, is a 503, not a 500 or a hang.
-pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
+pub async fn run<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
 {
     let timeout = pool.request_timeout;
     let deadline = Instant::now() + timeout;
@@ -414,18 +418,32 @@ where
         REQUEST_DEADLINE.set(Some(deadline));
         let result = pool
             .get()
-            .map_err(ApiError::unavailable)
+            .map_err(|e| E::from(StoreError::from(e)))
             .and_then(|mut conn| work(&mut conn));
         REQUEST_DEADLINE.set(None);
         result
     });
     match actix_web::rt::time::timeout(timeout, blocking).await {
-        Ok(result) => result.map_err(ApiError::internal)?,
+        Ok(result) => result.map_err(|e| E::from(StoreError::internal(e)))?,
         // The blocking call goes on until the driver's own timeouts end it; the client does
         // not wait for that.
-        Err(_) => Err(ApiError::unavailable(format!(
+        Err(_) => Err(E::from(StoreError::unavailable(format!(
             "the database did not answer within {timeout:?}"
-        ))),
+        )))),
+    }
+}
+
+/// An error a write transaction's work can end in: it takes the store's own failures (and
+/// diesel's, through them), and says whether running the whole transaction again may succeed.
+pub trait TransactionError: From<StoreError> + From<diesel::result::Error> + fmt::Display {
+    /// True when the transaction lost a race (serialization failure, deadlock) and is worth
+    /// running again.
+    fn is_retryable(&self) -> bool;
+}
+
+impl TransactionError for StoreError {
+    fn is_retryable(&self) -> bool {
+        StoreError::is_retryable(self)
     }
 }
 
@@ -434,20 +452,21 @@ where
 /// On SQLite the transaction is `BEGIN IMMEDIATE`, taking the database's single write lock up
 /// front, so a check and the write that depends on it (count members, then mark deleted) cannot
 /// interleave with another writer. On PostgreSQL it is a READ COMMITTED transaction in which the
-/// work takes row locks through [`locks`]; a serialization failure or a deadlock rolls back and
+/// work takes the domain's row locks; a serialization failure or a deadlock rolls back and
 /// runs `work` again, a bounded number of times.
-pub fn write_transaction<T, F>(conn: &mut DbConnection, mut work: F) -> Result<T, ApiError>
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, mut work: F) -> Result<T, E>
 where
-    F: FnMut(&mut DbConnection) -> Result<T, ApiError>,
+    E: TransactionError,
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
 {
     if matches!(conn, DbConnection::Sqlite(_)) {
         return sqlite_immediate_transaction(conn, work);
     }
     let mut attempt = 1;
     loop {
-        let attempt_result: Result<T, ApiError> = conn.transaction(|conn| {
+        let attempt_result: Result<T, E> = conn.transaction(|conn| {
             let value = work(conn)?;
-            past_request_deadline()?;
+            past_request_deadline().map_err(E::from)?;
             Ok(value)
         });
         match attempt_result {
@@ -460,36 +479,38 @@ where
     }
 }
 
-fn sqlite_immediate_transaction<T, F>(conn: &mut DbConnection, work: F) -> Result<T, ApiError>
+fn sqlite_immediate_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    E: TransactionError,
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
 {
     // diesel's `immediate_transaction` would hand the closure a bare `SqliteConnection`; the
     // models take a `DbConnection`, so the same three steps are done here on the inner manager.
     if let DbConnection::Sqlite(c) = conn {
-        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE").map_err(E::from)?;
     }
-    let result = work(conn).and_then(|value| past_request_deadline().map(|()| value));
+    let result =
+        work(conn).and_then(|value| past_request_deadline().map(|()| value).map_err(E::from));
     let DbConnection::Sqlite(c) = conn else {
-        return Err(ApiError::internal(
+        return Err(E::from(StoreError::internal(
             "connection changed backend inside a transaction",
-        ));
+        )));
     };
     match result {
         Ok(value) => {
-            AnsiTransactionManager::commit_transaction(c)?;
+            AnsiTransactionManager::commit_transaction(c).map_err(E::from)?;
             Ok(value)
         }
         Err(e) => {
-            AnsiTransactionManager::rollback_transaction(c)?;
+            AnsiTransactionManager::rollback_transaction(c).map_err(E::from)?;
             Err(e)
         }
     }
 }
 
 /// Answers whether the database takes a query now (`/readyz`).
-pub fn ping(conn: &mut DbConnection) -> Result<(), ApiError> {
-    conn.ping().map_err(ApiError::unavailable)
+pub fn ping(conn: &mut DbConnection) -> Result<(), StoreError> {
+    conn.ping().map_err(StoreError::unavailable)
 }
 
 #[cfg(all(test, unix))]

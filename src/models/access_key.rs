@@ -13,8 +13,7 @@ use zeroize::Zeroizing;
 use crate::auth::permission::PermissionSet;
 use crate::auth::signer::Credentials;
 use crate::db::schema::access_keys;
-use crate::db::{self, DbConnection};
-use crate::error::ApiError;
+use crate::db::{self, DbConnection, StoreError};
 use crate::secrets::{self, Keyring, SecretsError, SECRETS_LOCK};
 
 /// An access key row.
@@ -57,9 +56,9 @@ const SECRET_ALPHABET: &[u8; 64] =
 
 /// `len` characters drawn uniformly from `alphabet` (whose size divides 256) by the OS's
 /// random source.
-fn random_text(alphabet: &[u8], len: usize) -> Result<String, ApiError> {
+fn random_text(alphabet: &[u8], len: usize) -> Result<String, StoreError> {
     let mut bytes = vec![0u8; len];
-    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    getrandom::fill(&mut bytes).map_err(StoreError::internal)?;
     Ok(bytes
         .iter()
         .map(|b| alphabet[usize::from(*b) % alphabet.len()] as char)
@@ -74,7 +73,7 @@ impl AccessKey {
         keyring: &Keyring,
         organization_id: &str,
         permissions: PermissionSet,
-    ) -> Result<(AccessKey, Credentials), ApiError> {
+    ) -> Result<(AccessKey, Credentials), StoreError> {
         db::write_transaction(conn, |conn| {
             AccessKey::create_in_transaction(conn, keyring, organization_id, permissions)
         })
@@ -92,7 +91,7 @@ impl AccessKey {
         keyring: &Keyring,
         organization_id: &str,
         permissions: PermissionSet,
-    ) -> Result<(AccessKey, Credentials), ApiError> {
+    ) -> Result<(AccessKey, Credentials), StoreError> {
         if let DbConnection::Pg(c) = conn {
             c.batch_execute(&format!(
                 "SELECT pg_advisory_xact_lock_shared({SECRETS_LOCK})"
@@ -106,7 +105,7 @@ impl AccessKey {
         let master_key = match in_use.as_deref().and_then(secrets::sealed_fingerprint) {
             None => keyring.sealing_key(),
             Some(fingerprint) => keyring.key(fingerprint).ok_or_else(|| {
-                ApiError::internal(SecretsError::UnknownMasterKey {
+                StoreError::internal(SecretsError::UnknownMasterKey {
                     sealed_with: fingerprint.to_owned(),
                     configured: keyring.fingerprints().join(", "),
                 })
@@ -145,7 +144,7 @@ impl AccessKey {
     }
 
     /// Every key, revoked ones included, in id order (for re-sealing).
-    pub fn all(conn: &mut DbConnection) -> Result<Vec<AccessKey>, ApiError> {
+    pub fn all(conn: &mut DbConnection) -> Result<Vec<AccessKey>, StoreError> {
         Ok(access_keys::table
             .order(access_keys::id.asc())
             .select(AccessKey::as_select())
@@ -153,7 +152,7 @@ impl AccessKey {
     }
 
     /// The stored form of every secret (for counting them by master key).
-    pub fn stored_secrets(conn: &mut DbConnection) -> Result<Vec<String>, ApiError> {
+    pub fn stored_secrets(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
         Ok(access_keys::table.select(access_keys::secret).load(conn)?)
     }
 
@@ -162,7 +161,7 @@ impl AccessKey {
         conn: &mut DbConnection,
         id: &str,
         sealed: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         diesel::update(access_keys::table.find(id))
             .set(access_keys::secret.eq(sealed))
             .execute(conn)?;
@@ -170,7 +169,7 @@ impl AccessKey {
     }
 
     /// Finds a key by its id, revoked or not.
-    pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<AccessKey>, ApiError> {
+    pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<AccessKey>, StoreError> {
         Ok(access_keys::table
             .find(id)
             .select(AccessKey::as_select())
@@ -182,7 +181,7 @@ impl AccessKey {
     pub fn list(
         conn: &mut DbConnection,
         organization_id: &str,
-    ) -> Result<Vec<AccessKey>, ApiError> {
+    ) -> Result<Vec<AccessKey>, StoreError> {
         Ok(access_keys::table
             .filter(access_keys::organization_id.eq(organization_id))
             .order((access_keys::created_at.asc(), access_keys::id.asc()))
@@ -191,7 +190,7 @@ impl AccessKey {
     }
 
     /// Revokes a key; revoking it again keeps the first revocation time. `None` when no such key.
-    pub fn revoke(conn: &mut DbConnection, id: &str) -> Result<Option<AccessKey>, ApiError> {
+    pub fn revoke(conn: &mut DbConnection, id: &str) -> Result<Option<AccessKey>, StoreError> {
         db::write_transaction(conn, |conn| {
             let Some(mut key) = AccessKey::find(conn, id)? else {
                 return Ok(None);

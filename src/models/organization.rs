@@ -6,8 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::organizations;
-use crate::db::{self, DbConnection};
-use crate::error::ApiError;
+use crate::db::{self, DbConnection, StoreError};
 
 /// An organization row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -24,9 +23,9 @@ pub struct Organization {
 
 impl Organization {
     /// Creates an organization named `name`.
-    pub fn create(conn: &mut DbConnection, name: &str) -> Result<Organization, ApiError> {
+    pub fn create(conn: &mut DbConnection, name: &str) -> Result<Organization, StoreError> {
         let org = Organization {
-            id: super::new_id(),
+            id: db::new_id(),
             name: name.to_owned(),
             created_at: db::now(),
         };
@@ -37,7 +36,7 @@ impl Organization {
     }
 
     /// Finds an organization by id.
-    pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Organization>, ApiError> {
+    pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Organization>, StoreError> {
         Ok(organizations::table
             .find(id)
             .select(Organization::as_select())
@@ -46,7 +45,7 @@ impl Organization {
     }
 
     /// True when the database holds no organization yet (a first start).
-    pub fn none_exist(conn: &mut DbConnection) -> Result<bool, ApiError> {
+    pub fn none_exist(conn: &mut DbConnection) -> Result<bool, StoreError> {
         let count: i64 = organizations::table.count().get_result(conn)?;
         Ok(count == 0)
     }

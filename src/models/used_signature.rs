@@ -13,8 +13,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::auth::MAX_SIGNATURE_SKEW_SECONDS;
 use crate::db::schema::used_signatures;
-use crate::db::DbConnection;
-use crate::error::ApiError;
+use crate::db::{DbConnection, StoreError};
 
 /// How far, in seconds, the clock of the instance that prunes may run ahead of the clock of an
 /// instance that still accepts a date, before the guard could forget too early. Clocks kept in
@@ -51,7 +50,7 @@ impl UsedSignature {
     }
 
     /// Records a first use; `Ok(false)` when the signature was already used.
-    pub fn record_first_use(&self, conn: &mut DbConnection) -> Result<bool, ApiError> {
+    pub fn record_first_use(&self, conn: &mut DbConnection) -> Result<bool, StoreError> {
         match diesel::insert_into(used_signatures::table)
             .values(self)
             .execute(conn)
@@ -63,7 +62,7 @@ impl UsedSignature {
     }
 
     /// Forgets signatures that expired before `now`; returns how many.
-    pub fn prune_expired(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, ApiError> {
+    pub fn prune_expired(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, StoreError> {
         Ok(
             diesel::delete(used_signatures::table.filter(used_signatures::expires_at.lt(now)))
                 .execute(conn)?,

@@ -1,26 +1,22 @@
 //! `/api/v1/user-groups`: create, list, get, partially update and soft-delete user groups.
 //!
-//! Each handler's `#[utoipa::path]` is its entry in the OpenAPI document ([`crate::openapi`]):
-//! the status codes listed there are the ones its doc comment names, plus the answers every
-//! signed route shares (401, 413, 429, 500, 503, and 415 for bodies).
+//! Each handler's `#[utoipa::path]` is its entry in the OpenAPI document: it lists the status
+//! codes its doc comment names, and only those; the document adds the answers every signed
+//! route shares (401, 408, 413, 429, 500, 503, and 415 for bodies) once, for all of them.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::value::RawValue;
 
 use super::input::{check_length, id_only, no_query, path_id, require_json, JsonObject, Query};
+use super::ApiError;
+use super::Caller;
 use super::{json_response, page_of};
 use crate::api::{self, CreateGroup, ErrorBody, UpdateGroup};
-use crate::auth::{Caller, Permission};
+use crate::auth::Permission;
 use crate::db;
-use crate::error::ApiError;
+use crate::domain::{Group, GroupChanges, NewGroup};
 use crate::limits;
-use crate::models::group::GROUP_NOT_FOUND;
-use crate::models::{Group, GroupChanges, NewGroup};
-use crate::openapi::{
-    InternalError, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable,
-    UnsupportedMediaType,
-};
 use crate::state::AppState;
 
 /// The API's view of a stored group.
@@ -117,7 +113,6 @@ fn take_optional_fields(
             ("unknown field" = (value = json!({"statusCode": 400, "message": "Invalid input",
                 "errors": [{"field": "color", "message": "color is not a known field"}]}))),
         )),
-        (status = 401, response = Unauthorized),
         (status = 403, description = "The access key lacks `user-groups:write`.", body = ErrorBody,
             example = json!({"statusCode": 403,
                 "message": "Access key is not allowed to write user groups"})),
@@ -132,11 +127,6 @@ fn take_optional_fields(
                 "errors": [{"field": "externalId",
                     "message": "A user group with this externalId already exists"}]}))),
         )),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = Unavailable),
     ),
 )]
 pub async fn create_group(
@@ -200,14 +190,9 @@ pub async fn create_group(
             over 255 characters, or an unknown or repeated parameter (every bad one is listed).", body = ErrorBody,
             example = json!({"statusCode": 400, "message": "Invalid input", "errors": [
                 {"field": "limit", "message": "limit must be a whole number from 1 to 100"}]})),
-        (status = 401, response = Unauthorized),
         (status = 403, description = "The access key lacks `user-groups:read`.", body = ErrorBody,
             example = json!({"statusCode": 403,
                 "message": "Access key is not allowed to read user groups"})),
-        (status = 413, response = PayloadTooLarge),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = Unavailable),
     ),
 )]
 pub async fn list_groups(
@@ -257,17 +242,12 @@ pub async fn list_groups(
         (status = 400, description = "The id is not a UUID, or a query was sent.", body = ErrorBody,
             example = json!({"statusCode": 400, "message": "Invalid input",
                 "errors": [{"field": "id", "message": "id must be a UUID"}]})),
-        (status = 401, response = Unauthorized),
         (status = 403, description = "The access key lacks `user-groups:read`.", body = ErrorBody,
             example = json!({"statusCode": 403,
                 "message": "Access key is not allowed to read user groups"})),
         (status = 404, description = "No live group of the organization has this id: missing, \
             deleted or another organization's.", body = ErrorBody,
             example = json!({"statusCode": 404, "message": "User group not found"})),
-        (status = 413, response = PayloadTooLarge),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = Unavailable),
     ),
 )]
 pub async fn get_group(
@@ -279,10 +259,9 @@ pub async fn get_group(
     let id = id_only(&req)?;
     let organization_id = caller.organization_id().to_owned();
     let group = db::run(&state.pool, move |conn| {
-        Group::find(conn, &organization_id, &id)
+        Group::get(conn, &organization_id, &id)
     })
-    .await?
-    .ok_or(ApiError::NotFound(GROUP_NOT_FOUND))?;
+    .await?;
     group_response(StatusCode::OK, group)
 }
 
@@ -315,7 +294,6 @@ pub async fn get_group(
             ("bad id" = (value = json!({"statusCode": 400, "message": "Invalid input",
                 "errors": [{"field": "id", "message": "id must be a UUID"}]}))),
         )),
-        (status = 401, response = Unauthorized),
         (status = 403, description = "The access key lacks `user-groups:write`.", body = ErrorBody,
             example = json!({"statusCode": 403,
                 "message": "Access key is not allowed to write user groups"})),
@@ -328,11 +306,6 @@ pub async fn get_group(
                 "message": "A user group with this name already exists",
                 "errors": [{"field": "name",
                     "message": "A user group with this name already exists"}]})),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = Unavailable),
     ),
 )]
 pub async fn update_group(
@@ -389,7 +362,6 @@ pub async fn update_group(
         (status = 400, description = "The id is not a UUID, or a query was sent.", body = ErrorBody,
             example = json!({"statusCode": 400, "message": "Invalid input",
                 "errors": [{"field": "id", "message": "id must be a UUID"}]})),
-        (status = 401, response = Unauthorized),
         (status = 403, description = "The access key lacks `user-groups:delete`, or the group \
             still has active members (`reason` and `activeMembers` say so).", body = ErrorBody,
             examples(
@@ -402,10 +374,6 @@ pub async fn update_group(
         (status = 404, description = "No live group of the organization has this id (missing, \
             already deleted or another organization's).", body = ErrorBody,
             example = json!({"statusCode": 404, "message": "User group not found"})),
-        (status = 413, response = PayloadTooLarge),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = Unavailable),
     ),
 )]
 pub async fn delete_group(

@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 
 use super::json_response;
 
+use super::ApiError;
 use crate::db;
-use crate::error::ApiError;
 use crate::secrets::SealedSummary;
 use crate::state::AppState;
 
@@ -51,8 +51,6 @@ pub async fn healthz() -> HttpResponse {
     responses(
         (status = 200, description = "The database answers and every secret can be opened.", body = Status,
             example = json!({"status": "ready"})),
-        (status = 500, response = crate::openapi::InternalError),
-        (status = 503, response = crate::openapi::Unavailable),
     ),
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -11,10 +11,10 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::error::{ApiError, FieldErrors};
 use crate::auth::canonical;
-use crate::error::{ApiError, FieldErrors};
+use crate::domain::PageRequest;
 use crate::limits;
-use crate::models::PageRequest;
 
 /// 415 unless the request declares a JSON body: `application/json` or `application/*+json`,
 /// with no parameter other than `charset=utf-8`, in exactly one `Content-Type` header (a body

@@ -1,6 +1,8 @@
 //! The HTTP routes: one module per resource, handlers named verb_noun, request and response
 //! types beside the handler that uses them. [`crate::server::configure`] holds the route table.
 
+mod caller;
+pub mod error;
 pub mod groups;
 pub mod health;
 pub mod input;
@@ -12,8 +14,9 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::api::Page;
-use crate::error::ApiError;
-use crate::models::PageRequest;
+use crate::domain::PageRequest;
+pub use caller::Caller;
+pub use error::{ApiError, FieldErrors};
 
 /// The content type of every JSON answer, as the contract writes it.
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";

@@ -1,26 +1,22 @@
 //! `/api/v1/users`: create, list, get, partially update and soft-delete users. Membership of a
 //! group is the user's `userGroupId`, set by create and update.
 //!
-//! Each handler's `#[utoipa::path]` is its entry in the OpenAPI document ([`crate::openapi`]):
-//! the status codes listed there are the ones its doc comment names, plus the answers every
-//! signed route shares (401, 413, 429, 500, 503, and 415 for bodies).
+//! Each handler's `#[utoipa::path]` is its entry in the OpenAPI document: it lists the status
+//! codes its doc comment names, and only those; the document adds the answers every signed
+//! route shares (401, 408, 413, 429, 500, 503, and 415 for bodies) once, for all of them.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::input::{id_only, no_query, parse_uuid, path_id, require_json, JsonObject, Query};
+use super::ApiError;
+use super::Caller;
 use super::{json_response, page_of};
 use crate::api::{self, CreateUser, ErrorBody, UpdateUser};
-use crate::auth::{Caller, Permission};
+use crate::auth::Permission;
 use crate::db;
-use crate::error::ApiError;
+use crate::domain::{NewUser, Role, User, UserChanges};
 use crate::limits;
-use crate::models::user::USER_NOT_FOUND;
-use crate::models::{NewUser, Role, User, UserChanges};
-use crate::openapi::{
-    InternalError, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable,
-    UnsupportedMediaType,
-};
 use crate::state::AppState;
 
 /// The API's view of a stored user.
@@ -165,7 +161,6 @@ fn take_group_id(body: &mut JsonObject<'_>) -> Option<Option<String>> {
                     "message":
                         "userGroupId must name an existing user group (User group not found)"}]}))),
         )),
-        (status = 401, response = Unauthorized),
         (status = 403, description = "The access key lacks `users:write`.", body = ErrorBody,
             example = json!({"statusCode": 403,
                 "message": "Access key is not allowed to write users"})),
@@ -174,11 +169,6 @@ fn take_group_id(body: &mut JsonObject<'_>) -> Option<Option<String>> {
             example = json!({"statusCode": 409, "message": "A user with this email already exists",
                 "errors": [{"field": "email",
                     "message": "A user with this email already exists"}]})),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = Unavailable),
     ),
 )]
 pub async fn create_user(
@@ -263,14 +253,9 @@ pub async fn create_user(
             example = json!({"statusCode": 400, "message": "Invalid input", "errors": [
                 {"field": "page", "message": "page must be a whole number of at least 1"},
                 {"field": "userGroupId", "message": "userGroupId must be a UUID"}]})),
-        (status = 401, response = Unauthorized),
         (status = 403, description = "The access key lacks `users:read`.", body = ErrorBody,
             example = json!({"statusCode": 403,
                 "message": "Access key is not allowed to read users"})),
-        (status = 413, response = PayloadTooLarge),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = Unavailable),
     ),
 )]
 pub async fn list_users(
@@ -326,17 +311,12 @@ pub async fn list_users(
         (status = 400, description = "The id is not a UUID, or a query was sent.", body = ErrorBody,
             example = json!({"statusCode": 400, "message": "Invalid input",
                 "errors": [{"field": "id", "message": "id must be a UUID"}]})),
-        (status = 401, response = Unauthorized),
         (status = 403, description = "The access key lacks `users:read`.", body = ErrorBody,
             example = json!({"statusCode": 403,
                 "message": "Access key is not allowed to read users"})),
         (status = 404, description = "No live user of the organization has this id: missing, \
             deleted or another organization's.", body = ErrorBody,
             example = json!({"statusCode": 404, "message": "User not found"})),
-        (status = 413, response = PayloadTooLarge),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = Unavailable),
     ),
 )]
 pub async fn get_user(
@@ -348,10 +328,9 @@ pub async fn get_user(
     let id = id_only(&req)?;
     let organization_id = caller.organization_id().to_owned();
     let user = db::run(&state.pool, move |conn| {
-        User::find(conn, &organization_id, &id)
+        User::get(conn, &organization_id, &id)
     })
-    .await?
-    .ok_or(ApiError::NotFound(USER_NOT_FOUND))?;
+    .await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -386,7 +365,6 @@ pub async fn get_user(
             ("bad avatar" = (value = json!({"statusCode": 400, "message": "Invalid input",
                 "errors": [{"field": "avatar", "message": "avatar must be an https URL"}]}))),
         )),
-        (status = 401, response = Unauthorized),
         (status = 403, description = "The access key lacks `users:write`, or the change would \
             leave the organization without a live admin.", body = ErrorBody, examples(
             ("last admin" = (value = json!({"statusCode": 403,
@@ -396,11 +374,6 @@ pub async fn get_user(
         )),
         (status = 404, description = "No live user of the organization has this id.",
             body = ErrorBody, example = json!({"statusCode": 404, "message": "User not found"})),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = Unavailable),
     ),
 )]
 pub async fn update_user(
@@ -459,7 +432,6 @@ pub async fn update_user(
         (status = 400, description = "The id is not a UUID, or a query was sent.", body = ErrorBody,
             example = json!({"statusCode": 400, "message": "Invalid input",
                 "errors": [{"field": "id", "message": "id must be a UUID"}]})),
-        (status = 401, response = Unauthorized),
         (status = 403, description = "The access key lacks `users:delete`, or the user is the \
             organization's last live admin.", body = ErrorBody, examples(
             ("last admin" = (value = json!({"statusCode": 403,
@@ -470,10 +442,6 @@ pub async fn update_user(
         (status = 404, description = "No live user of the organization has this id (missing, \
             already deleted or another organization's).", body = ErrorBody,
             example = json!({"statusCode": 404, "message": "User not found"})),
-        (status = 413, response = PayloadTooLarge),
-        (status = 429, response = TooManyRequests),
-        (status = 500, response = InternalError),
-        (status = 503, response = Unavailable),
     ),
 )]
 pub async fn delete_user(

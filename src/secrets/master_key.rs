@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::error::ApiError;
+use crate::db::StoreError;
 
 /// Why a secret could not be sealed or opened, or a master key not loaded. No variant carries a
 /// secret or key material: the texts are safe to log and to show.
@@ -51,9 +51,9 @@ pub enum SecretsError {
     },
 }
 
-impl From<SecretsError> for ApiError {
+impl From<SecretsError> for StoreError {
     fn from(e: SecretsError) -> Self {
-        ApiError::internal(e)
+        StoreError::internal(e)
     }
 }
 

@@ -15,8 +15,7 @@ use super::{
     commit_pending_key_file, pending_key_file, read_key_file, sealed_fingerprint,
     write_pending_key_file, KeySource, Keyring, MasterKey, MASTER_KEY_VAR, NEW_MASTER_KEY_VAR,
 };
-use crate::db::{self, DbConnection, DbPool};
-use crate::error::ApiError;
+use crate::db::{self, DbConnection, DbPool, StoreError};
 use crate::models::AccessKey;
 
 /// The advisory lock under which PostgreSQL sessions re-seal secrets (exclusive) or add a sealed
@@ -34,7 +33,7 @@ pub struct SealedSummary {
 
 impl SealedSummary {
     /// Counts the stored forms of every access key.
-    pub fn of(conn: &mut DbConnection) -> Result<SealedSummary, ApiError> {
+    pub fn of(conn: &mut DbConnection) -> Result<SealedSummary, StoreError> {
         let mut summary = SealedSummary::default();
         for stored in AccessKey::stored_secrets(conn)? {
             match sealed_fingerprint(&stored) {
@@ -72,7 +71,7 @@ pub fn reseal(
     keyring: &Keyring,
     target: &MasterKey,
     scope: Reseal,
-) -> Result<usize, ApiError> {
+) -> Result<usize, StoreError> {
     db::write_transaction(conn, |conn| {
         if let DbConnection::Pg(c) = conn {
             c.batch_execute(&format!("SELECT pg_advisory_xact_lock({SECRETS_LOCK})"))?;
@@ -91,7 +90,7 @@ pub fn reseal(
                 Some(_) => Zeroizing::new(
                     keyring
                         .open(&key.sealed_secret, &AccessKey::associated_data(&key.id))
-                        .map_err(|e| ApiError::internal(format!("access key {}: {e}", key.id)))?,
+                        .map_err(|e| StoreError::internal(format!("access key {}: {e}", key.id)))?,
                 ),
             };
             let sealed = target.seal(&secret, &AccessKey::associated_data(&key.id))?;
@@ -226,7 +225,7 @@ fn file_keyring(
 pub fn warn_about_foreign_keys(pool: &DbPool, keyring: &Keyring) {
     let unknown = pool
         .get()
-        .map_err(ApiError::unavailable)
+        .map_err(StoreError::unavailable)
         .and_then(|mut conn| SealedSummary::of(&mut conn))
         .map(|summary| summary.unknown_to(keyring));
     match unknown {

@@ -904,3 +904,96 @@ async fn real_answers_of_the_app_validate_against_the_documented_schemas() {
     let health = app.call("GET", "/healthz").unsigned().send().await;
     assert_documented(&document, "GET", "/healthz", &health);
 }
+
+#[actix_web::test]
+async fn every_signed_operation_documents_the_answers_all_signed_routes_share_and_415_with_a_body() {
+    let document = served_document();
+    let mut checked = 0;
+
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let statuses: BTreeSet<&str> = operation["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let takes_body = operation.get("requestBody").is_some();
+            let mut shared = if path.starts_with("/api/v1/") {
+                vec!["401", "408", "413", "429", "500", "503"]
+            } else if path == "/readyz" {
+                vec!["500", "503"]
+            } else {
+                vec![]
+            };
+            if takes_body {
+                shared.push("415");
+            }
+            for status in shared {
+                assert!(
+                    statuses.contains(status),
+                    "{method} {path} does not document {status}: {statuses:?}"
+                );
+            }
+            assert_eq!(
+                statuses.contains("415"),
+                takes_body,
+                "{method} {path}: 415 exactly when the operation takes a body"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 13, "only {checked} operations");
+}
+
+#[actix_web::test]
+async fn the_documented_bounds_are_the_ones_validation_enforces() {
+    use usergroups::limits;
+    let document = served_document();
+    let schemas = &document["components"]["schemas"];
+    let bound = |schema: &str, field: &str, keyword: &str| {
+        schemas[schema]["properties"][field][keyword]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{schema}.{field} has no {keyword}")) as usize
+    };
+    let cases = [
+        ("CreateGroup", "name", limits::GROUP_NAME_MAX),
+        ("CreateGroup", "description", limits::GROUP_DESCRIPTION_MAX),
+        ("CreateGroup", "externalId", limits::GROUP_EXTERNAL_ID_MAX),
+        ("UpdateGroup", "name", limits::GROUP_NAME_MAX),
+        ("CreateUser", "firstName", limits::USER_NAME_MAX),
+        ("CreateUser", "lastName", limits::USER_NAME_MAX),
+        ("CreateUser", "email", limits::EMAIL_MAX),
+        ("CreateUser", "avatar", limits::AVATAR_MAX),
+        ("UpdateUser", "firstName", limits::USER_NAME_MAX),
+    ];
+    for (schema, field, max) in cases {
+        assert_eq!(bound(schema, field, "maxLength"), max, "{schema}.{field}");
+    }
+    assert_eq!(
+        schemas["ErrorBody"]["properties"]["errors"]["maxItems"].as_u64(),
+        Some(limits::FIELD_ERRORS_SHOWN as u64)
+    );
+    for path in ["/api/v1/user-groups", "/api/v1/users"] {
+        let parameters = document["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let of = |name: &str| {
+            parameters
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap_or_else(|| panic!("{path} has no {name}"))["schema"]
+                .clone()
+        };
+        assert_eq!(
+            of("search")["maxLength"].as_u64(),
+            Some(limits::SEARCH_MAX as u64),
+            "{path}"
+        );
+        assert_eq!(
+            of("limit")["maximum"].as_i64(),
+            Some(limits::PAGE_LIMIT_MAX),
+            "{path}"
+        );
+    }
+}

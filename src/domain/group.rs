@@ -1,16 +1,12 @@
 //! User groups. A group is soft-deleted: `deleted_at` is set once, the row stays, and every
-//! read filters it out through [`visible_to`].
+//! read filters it out through [`visible_to`]. A group with active members is not deleted.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{contains_pattern, fold_case, new_id, PageRequest};
+use super::{contains_pattern, fold_case, new_id, DomainError, PageRequest, Resource, RowLock};
 use crate::db::schema::{user_groups, users};
-use crate::db::{self, locks, DbConnection};
-use crate::error::ApiError;
-
-/// The contract's 404 message for groups.
-pub const GROUP_NOT_FOUND: &str = "User group not found";
+use crate::db::{self, DbConnection};
 
 /// A group row, as the API shows it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -111,7 +107,7 @@ impl NewGroup {
         &self,
         conn: &mut DbConnection,
         organization_id: &str,
-    ) -> Result<Group, ApiError> {
+    ) -> Result<Group, DomainError> {
         db::write_transaction(conn, |conn| {
             let now = db::now();
             let group = Group {
@@ -134,12 +130,21 @@ impl NewGroup {
 }
 
 impl Group {
+    /// The organization's live group `id`; [`DomainError::NotFound`] when there is none.
+    pub fn get(
+        conn: &mut DbConnection,
+        organization_id: &str,
+        id: &str,
+    ) -> Result<Group, DomainError> {
+        Group::find(conn, organization_id, id)?.ok_or(DomainError::NotFound(Resource::Group))
+    }
+
     /// The organization's live group `id`, if any.
     pub fn find(
         conn: &mut DbConnection,
         organization_id: &str,
         id: &str,
-    ) -> Result<Option<Group>, ApiError> {
+    ) -> Result<Option<Group>, DomainError> {
         Ok(user_groups::table
             .filter(user_groups::id.eq(id))
             .filter(visible_to(organization_id))
@@ -155,7 +160,7 @@ impl Group {
         organization_id: &str,
         search: Option<&str>,
         page: PageRequest,
-    ) -> Result<(Vec<Group>, i64), ApiError> {
+    ) -> Result<(Vec<Group>, i64), DomainError> {
         let filtered = || {
             let mut query = user_groups::table
                 .filter(visible_to(organization_id))
@@ -191,11 +196,10 @@ impl Group {
         organization_id: &str,
         id: &str,
         changes: &GroupChanges,
-    ) -> Result<Group, ApiError> {
+    ) -> Result<Group, DomainError> {
         db::write_transaction(conn, |conn| {
-            let mut group =
-                locks::live_group(conn, organization_id, id, locks::RowLock::Exclusive)?
-                    .ok_or(ApiError::NotFound(GROUP_NOT_FOUND))?;
+            let mut group = lock_live(conn, organization_id, id, RowLock::Exclusive)?
+                .ok_or(DomainError::NotFound(Resource::Group))?;
             let changes = changes.clone();
             if let Some(name) = changes.name {
                 group.name = name;
@@ -226,21 +230,18 @@ impl Group {
         conn: &mut DbConnection,
         organization_id: &str,
         id: &str,
-    ) -> Result<Group, ApiError> {
+    ) -> Result<Group, DomainError> {
         db::write_transaction(conn, |conn| {
-            let mut group =
-                locks::live_group(conn, organization_id, id, locks::RowLock::Exclusive)?
-                    .ok_or(ApiError::NotFound(GROUP_NOT_FOUND))?;
+            let mut group = lock_live(conn, organization_id, id, RowLock::Exclusive)?
+                .ok_or(DomainError::NotFound(Resource::Group))?;
             let active_members: i64 = users::table
                 .filter(users::user_group_id.eq(id))
                 .filter(users::deleted_at.is_null())
                 .count()
                 .get_result(conn)?;
             if active_members > 0 {
-                return Err(ApiError::Forbidden {
-                    message: "Cannot delete user group with active members".into(),
-                    reason: Some("group_has_active_members"),
-                    active_members: Some(active_members),
+                return Err(DomainError::HasActiveMembers {
+                    count: active_members,
                 });
             }
             let now = db::now();
@@ -255,4 +256,34 @@ impl Group {
             Ok(group)
         })
     }
+}
+
+/// The organization's live group `id`, locked until the end of the transaction. A group deleted
+/// by a transaction that committed while this one waited is not returned.
+pub fn lock_live(
+    conn: &mut DbConnection,
+    organization_id: &str,
+    id: &str,
+    lock: RowLock,
+) -> Result<Option<Group>, DomainError> {
+    // A closure, not a value: the selection's backend is fixed where each arm uses it.
+    let query = || {
+        user_groups::table
+            .filter(user_groups::id.eq(id))
+            .filter(visible_to(organization_id))
+    };
+    let group = match (conn, lock) {
+        (DbConnection::Pg(c), RowLock::Exclusive) => query()
+            .select(Group::as_select())
+            .for_update()
+            .first(c)
+            .optional()?,
+        (DbConnection::Pg(c), RowLock::Shared) => query()
+            .select(Group::as_select())
+            .for_share()
+            .first(c)
+            .optional()?,
+        (DbConnection::Sqlite(c), _) => query().select(Group::as_select()).first(c).optional()?,
+    };
+    Ok(group)
 }

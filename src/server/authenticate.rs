@@ -1,5 +1,5 @@
-//! The authentication middleware wrapped around `/api/v1/`, and the [`Caller`] extractor the
-//! handlers take. In the contract's order, it:
+//! The authentication middleware wrapped around `/api/v1/`: it turns a request into the
+//! [`Caller`] the handlers take, or answers for them. In the contract's order, it:
 //!
 //! 1. reads the body once: 413 over the limit, before anything else, and 408 when the client
 //!    stops sending it for longer than the request timeout;
@@ -13,7 +13,6 @@
 //! Every answer to a verified request carries `X-RateLimit-Limit` (the limit per minute of its
 //! class, reads or writes) and `X-RateLimit-Remaining`, unless that class has no limit.
 
-use std::future::{ready, Ready};
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -21,59 +20,19 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes, BytesMut};
-use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{Error, HttpMessage};
 use futures_util::StreamExt;
 
-use super::permission::Permission;
-use super::verify::{Claim, Principal, SignedParts};
+use crate::auth::verify::{Claim, SignedParts};
 use crate::db;
-use crate::error::ApiError;
 use crate::rate_limit::{Decision, RequestClass};
+use crate::routes::{ApiError, Caller};
 use crate::state::AppState;
 
 /// The limit per minute of the request's class (reads or writes).
 pub const RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 /// How many more requests of that class the key may make right now.
 pub const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-
-/// The verified caller of a `/api/v1/` route and the body it sent.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// Who is calling.
-    pub principal: Principal,
-    /// The request body, read once by the middleware (empty when none).
-    pub body: Bytes,
-}
-
-impl Caller {
-    /// The organization the caller acts for.
-    pub fn organization_id(&self) -> &str {
-        &self.principal.organization_id
-    }
-
-    /// 403 unless the caller's key holds `permission`.
-    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
-        if self.principal.permissions.contains(permission) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(permission.denied_message()))
-        }
-    }
-}
-
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            req.extensions()
-                .get::<Caller>()
-                .cloned()
-                .ok_or_else(|| ApiError::internal("route outside the authentication middleware")),
-        )
-    }
-}
 
 /// Reads the whole body within `timeout` (408 after), refusing it as soon as it passes `limit`
 /// bytes.

@@ -20,13 +20,20 @@ use std::fmt;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 
 use crate::api::ErrorBody;
-use crate::auth::verify::AuthFailure;
+use crate::auth::verify::{AuthError, AuthFailure};
+use crate::db::{StoreError, TransactionError};
+use crate::domain::{AdminChange, DomainError, InvalidField, Resource, UniqueField};
 use crate::limits;
 
 pub use crate::api::FieldError;
+
+/// The contract's 404 message for groups.
+pub const GROUP_NOT_FOUND: &str = "User group not found";
+/// The contract's 404 message for users.
+pub const USER_NOT_FOUND: &str = "User not found";
 
 /// Collects the bad fields of a request, so a 400 lists them all at once, up to a bound: a body
 /// of a million unknown members must not be answered with a million entries (the answer would
@@ -305,81 +312,90 @@ impl From<AuthFailure> for ApiError {
     }
 }
 
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Refused(failure) => ApiError::Unauthorized(failure),
+            AuthError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable { cause, retryable } => {
+                ApiError::Unavailable { cause, retryable }
+            }
+            // Only the domain knows which value an index guards; one reaching here is a bug.
+            StoreError::UniqueViolation { constraint } => {
+                ApiError::internal(format!("unexpected unique violation: {constraint}"))
+            }
+            StoreError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
 impl From<DieselError> for ApiError {
     fn from(error: DieselError) -> Self {
+        StoreError::from(error).into()
+    }
+}
+
+impl TransactionError for ApiError {
+    fn is_retryable(&self) -> bool {
+        ApiError::is_retryable(self)
+    }
+}
+
+/// The Onlive answer of each domain error: the contract's status, message and details.
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
         match error {
-            DieselError::DatabaseError(kind, info) => from_database_error(kind, info.as_ref()),
-            DieselError::NotFound => ApiError::internal("a row expected to exist was not found"),
-            DieselError::BrokenTransactionManager => {
-                ApiError::unavailable("the connection broke inside a transaction")
+            DomainError::NotFound(Resource::Group) => ApiError::NotFound(GROUP_NOT_FOUND),
+            DomainError::NotFound(Resource::User) => ApiError::NotFound(USER_NOT_FOUND),
+            DomainError::HasActiveMembers { count } => ApiError::Forbidden {
+                message: "Cannot delete user group with active members".into(),
+                reason: Some("group_has_active_members"),
+                active_members: Some(count),
+            },
+            DomainError::LastAdmin(AdminChange::Delete) => {
+                ApiError::forbidden("Cannot delete the organization's last admin user")
             }
-            other if is_unavailability(&other.to_string()) => ApiError::unavailable(other),
-            other => ApiError::internal(other),
+            DomainError::LastAdmin(AdminChange::Demote) => {
+                ApiError::forbidden("Cannot demote the organization's last admin user")
+            }
+            DomainError::Taken(UniqueField::GroupName) => ApiError::Conflict {
+                message: "A user group with this name already exists",
+                field: "name",
+            },
+            DomainError::Taken(UniqueField::GroupExternalId) => ApiError::Conflict {
+                message: "A user group with this externalId already exists",
+                field: "externalId",
+            },
+            DomainError::Taken(UniqueField::UserEmail) => ApiError::Conflict {
+                message: "A user with this email already exists",
+                field: "email",
+            },
+            DomainError::InvalidInput(fields) => {
+                let mut errors = FieldErrors::new();
+                for field in fields {
+                    match field {
+                        InvalidField::GroupToJoin => errors.add(
+                            "userGroupId",
+                            format!(
+                                "userGroupId must name an existing user group ({GROUP_NOT_FOUND})"
+                            ),
+                        ),
+                    }
+                }
+                ApiError::InvalidInput(errors)
+            }
+            DomainError::Unavailable { cause, retryable } => {
+                ApiError::Unavailable { cause, retryable }
+            }
+            DomainError::Internal(cause) => ApiError::Internal(cause),
         }
-    }
-}
-
-fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformation) -> ApiError {
-    let message = info.message();
-    match kind {
-        DatabaseErrorKind::UniqueViolation => unique_violation(info),
-        DatabaseErrorKind::SerializationFailure => ApiError::Unavailable {
-            cause: message.to_owned(),
-            retryable: true,
-        },
-        DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::ReadOnlyTransaction => {
-            ApiError::unavailable(message)
-        }
-        _ if message.contains("deadlock detected") => ApiError::Unavailable {
-            cause: message.to_owned(),
-            retryable: true,
-        },
-        _ if is_unavailability(message) => ApiError::unavailable(message),
-        _ => ApiError::internal(format!("database error ({kind:?}): {message}")),
-    }
-}
-
-/// SQLite after its busy timeout or with a full disk, PostgreSQL after a statement or lock
-/// timeout, or a connection that broke under the query: the database cannot serve now, which is
-/// the client's 503, not a bug. (Matched on the drivers' messages: diesel does not carry the
-/// SQLSTATE through.)
-fn is_unavailability(message: &str) -> bool {
-    const SIGNS: [&str; 10] = [
-        "database is locked",
-        "database or disk is full",
-        "disk I/O error",
-        "statement timeout",
-        "lock timeout",
-        "server closed the connection",
-        "terminating connection",
-        "no connection to the server",
-        "could not receive data from server",
-        "could not send data to server",
-    ];
-    SIGNS.iter().any(|sign| message.contains(sign))
-}
-
-/// Names the taken value from the index that refused it: PostgreSQL reports the index name
-/// (`user_groups_live_name`), SQLite the columns (`user_groups.organization_id, user_groups.name`).
-fn unique_violation(info: &dyn DatabaseErrorInformation) -> ApiError {
-    let what = info.constraint_name().unwrap_or_else(|| info.message());
-    if what.contains("external_id") {
-        ApiError::Conflict {
-            message: "A user group with this externalId already exists",
-            field: "externalId",
-        }
-    } else if what.contains("email") {
-        ApiError::Conflict {
-            message: "A user with this email already exists",
-            field: "email",
-        }
-    } else if what.contains("user_groups") && what.contains("name") {
-        ApiError::Conflict {
-            message: "A user group with this name already exists",
-            field: "name",
-        }
-    } else {
-        ApiError::internal(format!("unexpected unique violation: {}", info.message()))
     }
 }
 

@@ -1,6 +1,8 @@
 //! The HTTP application: [`configure`] is the one route table, used by `serve`, by the tests
 //! (actix `test::init_service`) and by the examples alike; [`run`] starts the real server.
 
+mod authenticate;
+
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -9,15 +11,15 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Logger, Next};
 use actix_web::{web, App, Error, HttpMessage, HttpServer, ResponseError};
 
-use crate::auth::middleware::authenticate;
 use crate::config::Config;
 use crate::db::{self, DbPool};
-use crate::error::ApiError;
 use crate::models::UsedSignature;
 use crate::openapi;
 use crate::rate_limit::RateLimits;
+use crate::routes::ApiError;
 use crate::routes::{groups, health, route_not_found, users};
 use crate::state::AppState;
+use authenticate::authenticate;
 
 /// The request id of the request being served (echoed from `x-request-id` or generated).
 #[derive(Debug, Clone)]

@@ -4,15 +4,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::group::GROUP_NOT_FOUND;
-use super::{contains_pattern, fold_case, new_id, PageRequest};
-use crate::db::schema::users;
-use crate::db::{self, locks, DbConnection};
-use crate::error::ApiError;
-pub use crate::role::Role;
-
-/// The contract's 404 message for users.
-pub const USER_NOT_FOUND: &str = "User not found";
+use super::{
+    contains_pattern, fold_case, group, new_id, AdminChange, DomainError, InvalidField,
+    PageRequest, Resource, Role, RowLock,
+};
+use crate::db::schema::{organizations, users};
+use crate::db::{self, DbConnection};
 
 /// A user row, as the API shows it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -132,24 +129,16 @@ pub fn visible_to<'a>(organization_id: &'a str) -> _ {
         .and(users::deleted_at.is_null())
 }
 
-/// The 400 for a `userGroupId` that names no live group of the organization.
-fn unknown_group() -> ApiError {
-    ApiError::invalid_field(
-        "userGroupId",
-        format!("userGroupId must name an existing user group ({GROUP_NOT_FOUND})"),
-    )
-}
-
 /// Takes the shared lock on the group a user is joining, so a concurrent delete of that group
 /// either sees this member or happens before and makes this write fail.
 fn lock_group_to_join(
     conn: &mut DbConnection,
     organization_id: &str,
     group_id: &str,
-) -> Result<(), ApiError> {
-    locks::live_group(conn, organization_id, group_id, locks::RowLock::Shared)?
+) -> Result<(), DomainError> {
+    group::lock_live(conn, organization_id, group_id, RowLock::Shared)?
         .map(|_| ())
-        .ok_or_else(unknown_group)
+        .ok_or(DomainError::InvalidInput(vec![InvalidField::GroupToJoin]))
 }
 
 /// Refuses a change that would leave the organization without a live admin: `user` is an admin
@@ -157,9 +146,9 @@ fn lock_group_to_join(
 fn ensure_another_admin(
     conn: &mut DbConnection,
     user: &User,
-    refusal: &'static str,
-) -> Result<(), ApiError> {
-    locks::organization(conn, &user.organization_id)?;
+    change: AdminChange,
+) -> Result<(), DomainError> {
+    lock_organization(conn, &user.organization_id)?;
     let other_admins: i64 = users::table
         .filter(visible_to(&user.organization_id))
         .filter(users::role.eq(Role::Admin))
@@ -167,14 +156,18 @@ fn ensure_another_admin(
         .count()
         .get_result(conn)?;
     if other_admins == 0 {
-        return Err(ApiError::forbidden(refusal));
+        return Err(DomainError::LastAdmin(change));
     }
     Ok(())
 }
 
 impl NewUser {
     /// Inserts the user for `organization_id`, joining its group under the group's shared lock.
-    pub fn insert(&self, conn: &mut DbConnection, organization_id: &str) -> Result<User, ApiError> {
+    pub fn insert(
+        &self,
+        conn: &mut DbConnection,
+        organization_id: &str,
+    ) -> Result<User, DomainError> {
         db::write_transaction(conn, |conn| {
             if let Some(group_id) = &self.user_group_id {
                 lock_group_to_join(conn, organization_id, group_id)?;
@@ -202,12 +195,21 @@ impl NewUser {
 }
 
 impl User {
+    /// The organization's live user `id`; [`DomainError::NotFound`] when there is none.
+    pub fn get(
+        conn: &mut DbConnection,
+        organization_id: &str,
+        id: &str,
+    ) -> Result<User, DomainError> {
+        User::find(conn, organization_id, id)?.ok_or(DomainError::NotFound(Resource::User))
+    }
+
     /// The organization's live user `id`, if any.
     pub fn find(
         conn: &mut DbConnection,
         organization_id: &str,
         id: &str,
-    ) -> Result<Option<User>, ApiError> {
+    ) -> Result<Option<User>, DomainError> {
         Ok(users::table
             .filter(users::id.eq(id))
             .filter(visible_to(organization_id))
@@ -225,7 +227,7 @@ impl User {
         search: Option<&str>,
         group_id: Option<&str>,
         page: PageRequest,
-    ) -> Result<(Vec<User>, i64), ApiError> {
+    ) -> Result<(Vec<User>, i64), DomainError> {
         let filtered = || {
             let mut query = users::table
                 .filter(visible_to(organization_id))
@@ -264,21 +266,17 @@ impl User {
         organization_id: &str,
         id: &str,
         changes: &UserChanges,
-    ) -> Result<User, ApiError> {
+    ) -> Result<User, DomainError> {
         db::write_transaction(conn, |conn| {
-            let mut user = locks::live_user(conn, organization_id, id)?
-                .ok_or(ApiError::NotFound(USER_NOT_FOUND))?;
+            let mut user = lock_live(conn, organization_id, id)?
+                .ok_or(DomainError::NotFound(Resource::User))?;
             let changes = changes.clone();
             if let Some(Some(group_id)) = &changes.user_group_id {
                 lock_group_to_join(conn, organization_id, group_id)?;
             }
             if let Some(role) = changes.role {
                 if user.is_admin() && role != Role::Admin {
-                    ensure_another_admin(
-                        conn,
-                        &user,
-                        "Cannot demote the organization's last admin user",
-                    )?;
+                    ensure_another_admin(conn, &user, AdminChange::Demote)?;
                 }
                 user.role = role;
             }
@@ -307,16 +305,12 @@ impl User {
         conn: &mut DbConnection,
         organization_id: &str,
         id: &str,
-    ) -> Result<User, ApiError> {
+    ) -> Result<User, DomainError> {
         db::write_transaction(conn, |conn| {
-            let mut user = locks::live_user(conn, organization_id, id)?
-                .ok_or(ApiError::NotFound(USER_NOT_FOUND))?;
+            let mut user = lock_live(conn, organization_id, id)?
+                .ok_or(DomainError::NotFound(Resource::User))?;
             if user.is_admin() {
-                ensure_another_admin(
-                    conn,
-                    &user,
-                    "Cannot delete the organization's last admin user",
-                )?;
+                ensure_another_admin(conn, &user, AdminChange::Delete)?;
             }
             let now = db::now();
             diesel::update(users::table.find(id))
@@ -327,4 +321,40 @@ impl User {
             Ok(user)
         })
     }
+}
+
+/// Serializes, per organization, the writes that could remove its last admin (a delete or a
+/// demotion): each takes this lock before counting the admins that would remain.
+fn lock_organization(conn: &mut DbConnection, organization_id: &str) -> Result<(), DomainError> {
+    if let DbConnection::Pg(c) = conn {
+        organizations::table
+            .find(organization_id)
+            .select(organizations::id)
+            .for_update()
+            .first::<String>(c)
+            .optional()?;
+    }
+    Ok(())
+}
+
+/// The organization's live user `id`, locked for update until the end of the transaction.
+fn lock_live(
+    conn: &mut DbConnection,
+    organization_id: &str,
+    id: &str,
+) -> Result<Option<User>, DomainError> {
+    let query = || {
+        users::table
+            .filter(users::id.eq(id))
+            .filter(visible_to(organization_id))
+    };
+    let user = match conn {
+        DbConnection::Pg(c) => query()
+            .select(User::as_select())
+            .for_update()
+            .first(c)
+            .optional()?,
+        DbConnection::Sqlite(c) => query().select(User::as_select()).first(c).optional()?,
+    };
+    Ok(user)
 }
