@@ -11,6 +11,7 @@ pub mod cli;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod config;
+pub mod credentials;
 pub mod db;
 pub mod domain;
 pub mod limits;

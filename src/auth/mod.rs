@@ -5,14 +5,14 @@
 //! - [`header`]: parsing the `Authorization` and `x-onlive-site-date` headers.
 //! - [`signer`]: signing an outgoing request, for clients, the `sign` command and tests.
 //! - [`verify`]: the server's checks, in the contract's order, with their reason codes.
-//! - [`permission`]: what an access key may do.
+//! - What an access key may do, [`Permission`], is the access key's record's
+//!   (`models::permission`), re-exported here.
 
 pub mod canonical;
 pub mod header;
-pub mod permission;
 pub mod signer;
 pub mod verify;
 
-pub use permission::{Permission, PermissionSet};
-pub use verify::MAX_SIGNATURE_SKEW_SECONDS;
+pub use crate::models::permission::{Permission, PermissionSet};
+pub use crate::models::used_signature::MAX_SIGNATURE_SKEW_SECONDS;
 pub use verify::{AuthError, AuthFailure, Principal};

@@ -11,16 +11,11 @@ use chrono::{DateTime, Utc};
 
 use super::canonical;
 use super::header::{self, DATE_HEADER};
-use super::permission::PermissionSet;
+use super::PermissionSet;
 use crate::db::{DbConnection, StoreError};
+use crate::models::used_signature::MAX_SIGNATURE_SKEW_SECONDS;
 use crate::models::{AccessKey, UsedSignature};
 use crate::secrets::Keyring;
-
-/// The largest clock skew any instance may allow, in seconds. It is product-wide rather than
-/// per instance because the replay guard keeps every used signature this long (plus a margin for
-/// clocks) past its date ([`UsedSignature::for_signature`]): an instance allowing more would
-/// accept again, once any instance pruned it, a write it had already accepted.
-pub const MAX_SIGNATURE_SKEW_SECONDS: u64 = 3600;
 
 /// Why a request's signature was refused: the `reason` of the 401 body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use zeroize::Zeroizing;
 
-use crate::auth::permission::PermissionSet;
-use crate::auth::signer::Credentials;
+use super::permission::PermissionSet;
+use crate::credentials::Credentials;
 use crate::db::schema::access_keys;
 use crate::db::{self, DbConnection, StoreError};
 use crate::secrets::{self, Keyring, SecretsError, SECRETS_LOCK};
@@ -131,7 +131,7 @@ impl AccessKey {
     /// What a key's sealed secret is bound to: its id, so a sealed value copied into another
     /// key's row does not open there.
     pub fn associated_data(id: &str) -> Vec<u8> {
-        format!("usergroups access key {id}").into_bytes()
+        secrets::associated_data(id)
     }
 
     /// The plaintext secret, opened with the master key its stored form names. A plaintext
@@ -143,17 +143,9 @@ impl AccessKey {
             .map(Zeroizing::new)
     }
 
-    /// Every key, revoked ones included, in id order (for re-sealing).
-    pub fn all(conn: &mut DbConnection) -> Result<Vec<AccessKey>, StoreError> {
-        Ok(access_keys::table
-            .order(access_keys::id.asc())
-            .select(AccessKey::as_select())
-            .load(conn)?)
-    }
-
     /// The stored form of every secret (for counting them by master key).
     pub fn stored_secrets(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
-        Ok(access_keys::table.select(access_keys::secret).load(conn)?)
+        secrets::stored_secrets(conn)
     }
 
     /// Replaces a key's stored secret with `sealed` (a re-seal; the secret itself is unchanged).
@@ -162,10 +154,7 @@ impl AccessKey {
         id: &str,
         sealed: &str,
     ) -> Result<(), StoreError> {
-        diesel::update(access_keys::table.find(id))
-            .set(access_keys::secret.eq(sealed))
-            .execute(conn)?;
-        Ok(())
+        secrets::store_sealed_secret(conn, id, sealed)
     }
 
     /// Finds a key by its id, revoked or not.

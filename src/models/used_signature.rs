@@ -11,7 +11,6 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::auth::MAX_SIGNATURE_SKEW_SECONDS;
 use crate::db::schema::used_signatures;
 use crate::db::{DbConnection, StoreError};
 
@@ -19,6 +18,12 @@ use crate::db::{DbConnection, StoreError};
 /// instance that still accepts a date, before the guard could forget too early. Clocks kept in
 /// sync by NTP differ by far less.
 pub const CLOCK_MARGIN_SECONDS: u64 = 60;
+
+/// The largest clock skew any instance may allow, in seconds. It is product-wide rather than
+/// per instance because the replay guard keeps every used signature this long (plus a margin for
+/// clocks) past its date ([`UsedSignature::for_signature`]): an instance allowing more would
+/// accept again, once any instance pruned it, a write it had already accepted.
+pub const MAX_SIGNATURE_SKEW_SECONDS: u64 = 3600;
 
 /// How long past its signed date a used signature is kept, in seconds: the largest skew any
 /// instance may allow plus [`CLOCK_MARGIN_SECONDS`].

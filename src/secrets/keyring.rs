@@ -19,6 +19,12 @@ const NONCE_LEN: usize = 12;
 
 // The cipher half of the master key sits with the keyring that uses it, so that `master_key`
 // knows nothing of AES-GCM or the stored form.
+/// The associated data that binds a sealed secret to its access key `id`: the secret of one key
+/// copied into another key's row does not open.
+pub fn associated_data(id: &str) -> Vec<u8> {
+    format!("usergroups access key {id}").into_bytes()
+}
+
 impl MasterKey {
     fn cipher(&self) -> Aes256Gcm {
         Aes256Gcm::new((&*self.bytes).into())

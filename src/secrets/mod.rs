@@ -40,8 +40,9 @@ pub use key_file::{
     commit_pending_key_file, default_key_file, pending_key_file, read_key_file,
     write_pending_key_file, KeySource, MASTER_KEY_FILE, MASTER_KEY_VAR, NEW_MASTER_KEY_VAR,
 };
-pub use keyring::{sealed_fingerprint, Keyring};
+pub use keyring::{associated_data, sealed_fingerprint, Keyring};
 pub use master_key::{MasterKey, SecretsError};
 pub use rotation::{
-    prepare, reseal, rotate, warn_about_foreign_keys, Reseal, Rotation, SealedSummary, SECRETS_LOCK,
+    prepare, reseal, rotate, store_sealed_secret, stored_secrets, warn_about_foreign_keys, Reseal,
+    Rotation, SealedSummary, SECRETS_LOCK,
 };

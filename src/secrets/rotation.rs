@@ -2,7 +2,8 @@
 //! (which every process runs before it touches a secret, and which finishes an interrupted
 //! rotation), and [`rotate`], the crash-safe `usergroups master-key rotate` whose steps the
 //! [`crate::secrets`] docs lay out. Apart from the keyring because only this part writes rows,
-//! under [`SECRETS_LOCK`] on PostgreSQL.
+//! under [`SECRETS_LOCK`] on PostgreSQL. It reads and writes the secret column of the access keys
+//! table directly, so the secrets layer needs nothing of the records built on it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,11 +13,13 @@ use zeroize::Zeroizing;
 
 use super::key_file::{create_key_file, shown};
 use super::{
-    commit_pending_key_file, pending_key_file, read_key_file, sealed_fingerprint,
+    associated_data, commit_pending_key_file, pending_key_file, read_key_file, sealed_fingerprint,
     write_pending_key_file, KeySource, Keyring, MasterKey, MASTER_KEY_VAR, NEW_MASTER_KEY_VAR,
 };
+use diesel::prelude::*;
+
+use crate::db::schema::access_keys;
 use crate::db::{self, DbConnection, DbPool, StoreError};
-use crate::models::AccessKey;
 
 /// The advisory lock under which PostgreSQL sessions re-seal secrets (exclusive) or add a sealed
 /// secret (shared), so a key created during a rotation is never sealed under the retired key.
@@ -35,7 +38,7 @@ impl SealedSummary {
     /// Counts the stored forms of every access key.
     pub fn of(conn: &mut DbConnection) -> Result<SealedSummary, StoreError> {
         let mut summary = SealedSummary::default();
-        for stored in AccessKey::stored_secrets(conn)? {
+        for stored in stored_secrets(conn)? {
             match sealed_fingerprint(&stored) {
                 Some(fp) => *summary.by_fingerprint.entry(fp.to_owned()).or_default() += 1,
                 None => summary.plaintext += 1,
@@ -53,6 +56,32 @@ impl SealedSummary {
             .cloned()
             .collect()
     }
+}
+
+/// The stored form of every access key's secret (for counting them by master key).
+pub fn stored_secrets(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    Ok(access_keys::table.select(access_keys::secret).load(conn)?)
+}
+
+/// Every access key's id and stored secret, revoked keys included, in id order (for re-sealing).
+fn stored_secrets_by_key(conn: &mut DbConnection) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(access_keys::table
+        .order(access_keys::id.asc())
+        .select((access_keys::id, access_keys::secret))
+        .load(conn)?)
+}
+
+/// Replaces access key `id`'s stored secret with `sealed` (a re-seal; the secret itself is
+/// unchanged).
+pub fn store_sealed_secret(
+    conn: &mut DbConnection,
+    id: &str,
+    sealed: &str,
+) -> Result<(), StoreError> {
+    diesel::update(access_keys::table.find(id))
+        .set(access_keys::secret.eq(sealed))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Which stored secrets [`reseal`] rewrites.
@@ -77,24 +106,24 @@ pub fn reseal(
             c.batch_execute(&format!("SELECT pg_advisory_xact_lock({SECRETS_LOCK})"))?;
         }
         let mut count = 0;
-        for key in AccessKey::all(conn)? {
-            let rewrite = match sealed_fingerprint(&key.sealed_secret) {
+        for (id, stored) in stored_secrets_by_key(conn)? {
+            let rewrite = match sealed_fingerprint(&stored) {
                 None => true,
                 Some(fp) => scope == Reseal::All && fp != target.fingerprint,
             };
             if !rewrite {
                 continue;
             }
-            let secret = match sealed_fingerprint(&key.sealed_secret) {
-                None => Zeroizing::new(key.sealed_secret.clone()),
+            let secret = match sealed_fingerprint(&stored) {
+                None => Zeroizing::new(stored.clone()),
                 Some(_) => Zeroizing::new(
                     keyring
-                        .open(&key.sealed_secret, &AccessKey::associated_data(&key.id))
-                        .map_err(|e| StoreError::internal(format!("access key {}: {e}", key.id)))?,
+                        .open(&stored, &associated_data(&id))
+                        .map_err(|e| StoreError::internal(format!("access key {id}: {e}")))?,
                 ),
             };
-            let sealed = target.seal(&secret, &AccessKey::associated_data(&key.id))?;
-            AccessKey::store_sealed_secret(conn, &key.id, &sealed)?;
+            let sealed = target.seal(&secret, &associated_data(&id))?;
+            store_sealed_secret(conn, &id, &sealed)?;
             count += 1;
         }
         Ok(count)

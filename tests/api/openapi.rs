@@ -906,7 +906,8 @@ async fn real_answers_of_the_app_validate_against_the_documented_schemas() {
 }
 
 #[actix_web::test]
-async fn every_signed_operation_documents_the_answers_all_signed_routes_share_and_415_with_a_body() {
+async fn every_signed_operation_documents_the_answers_all_signed_routes_share_and_415_with_a_body()
+{
     let document = served_document();
     let mut checked = 0;
 
