@@ -5,7 +5,10 @@
 use actix_web::http::StatusCode;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use usergroups::api::CreateGroup;
+
+use super::named;
+use crate::helpers::{group_path, spawn_app};
 
 #[actix_web::test]
 async fn creating_a_group_returns_201_with_every_field() {
@@ -63,12 +66,9 @@ async fn extra_fields_keep_their_key_order_and_exact_number_text() {
     // Parsed into serde_json::Value the order and the number text would be lost, so compare the
     // raw answer text of a fresh GET.
     let raw = {
-        let request = actix_web::test::TestRequest::get().uri(&format!("/api/v1/user-groups/{id}"));
+        let request = actix_web::test::TestRequest::get().uri(&group_path(&id));
         let mut request = request;
-        for (name, value) in app
-            .call("GET", &format!("/api/v1/user-groups/{id}"))
-            .headers()
-        {
+        for (name, value) in app.call("GET", &group_path(&id)).headers() {
             request = request.append_header((name, value));
         }
         let service = actix_web::test::init_service(
@@ -162,7 +162,7 @@ async fn lengths_are_counted_in_unicode_characters() {
     let app = spawn_app().await;
     let name = "é".repeat(255);
 
-    let response = app.post("/api/v1/user-groups", json!({"name": name})).await;
+    let response = app.create_group_with(&named(&name)).await;
 
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
     assert_eq!(response.body["name"], name.as_str());
@@ -196,26 +196,24 @@ async fn a_body_that_is_not_json_is_a_400_on_the_body() {
 #[actix_web::test]
 async fn a_live_name_or_external_id_cannot_be_taken_twice() {
     let app = spawn_app().await;
-    app.post(
-        "/api/v1/user-groups",
-        json!({"name": "Sales", "externalId": "S1"}),
-    )
+    app.create_group_with(&CreateGroup {
+        external_id: Some("S1".into()),
+        ..named("Sales")
+    })
     .await;
 
-    let same_name = app
-        .post("/api/v1/user-groups", json!({"name": "Sales"}))
-        .await;
+    let same_name = app.create_group_with(&named("Sales")).await;
     let same_external_id = app
-        .post(
-            "/api/v1/user-groups",
-            json!({"name": "Other", "externalId": "S1"}),
-        )
+        .create_group_with(&CreateGroup {
+            external_id: Some("S1".into()),
+            ..named("Other")
+        })
         .await;
     let other_case = app
-        .post(
-            "/api/v1/user-groups",
-            json!({"name": "sales", "externalId": "s1"}),
-        )
+        .create_group_with(&CreateGroup {
+            external_id: Some("s1".into()),
+            ..named("sales")
+        })
         .await;
 
     same_name.assert_error(409);
@@ -233,21 +231,15 @@ async fn a_live_name_or_external_id_cannot_be_taken_twice() {
 #[actix_web::test]
 async fn a_deleted_group_does_not_block_the_reuse_of_its_name_and_external_id() {
     let app = spawn_app().await;
-    let first = app
-        .post(
-            "/api/v1/user-groups",
-            json!({"name": "Sales", "externalId": "S1"}),
-        )
-        .await;
+    let sales = CreateGroup {
+        external_id: Some("S1".into()),
+        ..named("Sales")
+    };
+    let first = app.create_group_with(&sales).await;
     let id = first.body["id"].as_str().unwrap();
-    app.delete(&format!("/api/v1/user-groups/{id}")).await;
+    app.delete(&group_path(id)).await;
 
-    let again = app
-        .post(
-            "/api/v1/user-groups",
-            json!({"name": "Sales", "externalId": "S1"}),
-        )
-        .await;
+    let again = app.create_group_with(&sales).await;
 
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
     assert_ne!(again.body["id"], first.body["id"]);

@@ -4,7 +4,9 @@
 use actix_web::http::StatusCode;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use usergroups::api::UpdateGroup;
+
+use crate::helpers::{group_path, spawn_app};
 
 #[actix_web::test]
 async fn deleting_an_empty_group_returns_the_final_group_with_deleted_at() {
@@ -18,7 +20,7 @@ async fn deleting_an_empty_group_returns_the_final_group_with_deleted_at() {
         .body;
     let id = created["id"].as_str().unwrap();
 
-    let response = app.delete(&format!("/api/v1/user-groups/{id}")).await;
+    let response = app.delete(&group_path(id)).await;
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     let group = &response.body;
@@ -36,16 +38,19 @@ async fn a_deleted_group_is_invisible_to_every_route_but_stays_in_the_database()
         .as_str()
         .unwrap()
         .to_owned();
-    app.delete(&format!("/api/v1/user-groups/{id}")).await;
+    app.delete(&group_path(&id)).await;
 
-    let get = app.get(&format!("/api/v1/user-groups/{id}")).await;
+    let get = app.get(&group_path(&id)).await;
     let put = app
-        .put(
-            &format!("/api/v1/user-groups/{id}"),
-            json!({"name": "Back"}),
+        .update_group(
+            &id,
+            &UpdateGroup {
+                name: Some("Back".into()),
+                ..UpdateGroup::default()
+            },
         )
         .await;
-    let delete_again = app.delete(&format!("/api/v1/user-groups/{id}")).await;
+    let delete_again = app.delete(&group_path(&id)).await;
     let list = app.get("/api/v1/user-groups").await;
 
     get.assert_error(404);
@@ -72,7 +77,7 @@ async fn deleting_a_group_with_an_active_member_is_refused_with_the_member_count
     app.create_user("ada@example.com", Some(&id)).await;
     app.create_user("grace@example.com", Some(&id)).await;
 
-    let response = app.delete(&format!("/api/v1/user-groups/{id}")).await;
+    let response = app.delete(&group_path(&id)).await;
 
     response.assert_error(403);
     assert_eq!(
@@ -81,8 +86,5 @@ async fn deleting_a_group_with_an_active_member_is_refused_with_the_member_count
     );
     assert_eq!(response.reason(), "group_has_active_members");
     assert_eq!(response.body["activeMembers"], 2);
-    assert_eq!(
-        app.get(&format!("/api/v1/user-groups/{id}")).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.get(&group_path(&id)).await.status, StatusCode::OK);
 }

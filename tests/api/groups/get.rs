@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{group_path, spawn_app, unknown_id};
 
 #[actix_web::test]
 async fn getting_a_group_returns_it_and_unknown_ids_are_404() {
@@ -11,10 +11,8 @@ async fn getting_a_group_returns_it_and_unknown_ids_are_404() {
     let group = app.create_group("Sales").await;
     let id = group["id"].as_str().unwrap();
 
-    let found = app.get(&format!("/api/v1/user-groups/{id}")).await;
-    let missing = app
-        .get(&format!("/api/v1/user-groups/{}", uuid::Uuid::now_v7()))
-        .await;
+    let found = app.get(&group_path(id)).await;
+    let missing = app.get(&group_path(&unknown_id())).await;
     let malformed = app.get("/api/v1/user-groups/not-a-uuid").await;
 
     assert_eq!(found.status, StatusCode::OK);

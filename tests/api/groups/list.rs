@@ -4,6 +4,9 @@
 use actix_web::http::StatusCode;
 use serde_json::json;
 
+use usergroups::api::CreateGroup;
+
+use super::named;
 use crate::helpers::spawn_app;
 
 #[actix_web::test]
@@ -83,21 +86,15 @@ async fn bad_paging_parameters_are_a_400_naming_each() {
 #[actix_web::test]
 async fn search_matches_name_or_description_case_insensitively_with_literal_wildcards() {
     let app = spawn_app().await;
-    app.post("/api/v1/user-groups", json!({"name": "Global Sales"}))
-        .await;
-    app.post(
-        "/api/v1/user-groups",
-        json!({"name": "Support", "description": "Handles SALES escalations"}),
-    )
+    app.create_group_with(&named("Global Sales")).await;
+    app.create_group_with(&CreateGroup {
+        description: Some("Handles SALES escalations".into()),
+        ..named("Support")
+    })
     .await;
-    app.post("/api/v1/user-groups", json!({"name": "Growth 100%"}))
-        .await;
-    app.post("/api/v1/user-groups", json!({"name": "Équipe"}))
-        .await;
-    app.post("/api/v1/user-groups", json!({"name": "a_b"}))
-        .await;
-    app.post("/api/v1/user-groups", json!({"name": "axb"}))
-        .await;
+    for name in ["Growth 100%", "Équipe", "a_b", "axb"] {
+        app.create_group_with(&named(name)).await;
+    }
 
     let names = |response: crate::helpers::TestResponse| -> Vec<String> {
         let mut names: Vec<String> = response.body["items"]

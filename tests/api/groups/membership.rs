@@ -2,9 +2,10 @@
 //! being deleted.
 
 use actix_web::http::StatusCode;
-use serde_json::json;
 
-use crate::helpers::spawn_app;
+use usergroups::api::UpdateUser;
+
+use crate::helpers::{group_path, spawn_app, user_path};
 
 #[actix_web::test]
 async fn a_group_whose_members_left_or_were_deleted_can_be_deleted() {
@@ -15,18 +16,18 @@ async fn a_group_whose_members_left_or_were_deleted_can_be_deleted() {
         .to_owned();
     let moved = app.create_user("ada@example.com", Some(&id)).await;
     let deleted = app.create_user("grace@example.com", Some(&id)).await;
-    app.put(
-        &format!("/api/v1/users/{}", moved["id"].as_str().unwrap()),
-        json!({"userGroupId": null}),
+    app.update_user(
+        moved["id"].as_str().unwrap(),
+        &UpdateUser {
+            user_group_id: Some(None),
+            ..UpdateUser::default()
+        },
     )
     .await;
-    app.delete(&format!(
-        "/api/v1/users/{}",
-        deleted["id"].as_str().unwrap()
-    ))
-    .await;
+    app.delete(&user_path(deleted["id"].as_str().unwrap()))
+        .await;
 
-    let response = app.delete(&format!("/api/v1/user-groups/{id}")).await;
+    let response = app.delete(&group_path(&id)).await;
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
 }

@@ -10,3 +10,13 @@ mod list;
 mod membership;
 mod permissions;
 mod update;
+
+use usergroups::api::CreateGroup;
+
+/// A create request with a name and nothing else.
+fn named(name: &str) -> CreateGroup {
+    CreateGroup {
+        name: name.into(),
+        ..CreateGroup::default()
+    }
+}

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{group_path, spawn_app};
 
 #[actix_web::test]
 async fn each_group_route_needs_its_permission() {
@@ -15,7 +15,7 @@ async fn each_group_route_needs_its_permission() {
         .to_owned();
     let reader = app.key_with("user-groups:read,users:read,users:write,users:delete");
     let writer = app.key_with("user-groups:write");
-    let target = format!("/api/v1/user-groups/{id}");
+    let target = group_path(&id);
 
     let cases = [
         (

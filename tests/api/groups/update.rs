@@ -4,7 +4,9 @@
 use actix_web::http::StatusCode;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use usergroups::api::UpdateGroup;
+
+use crate::helpers::{group_path, spawn_app, unknown_id};
 
 #[actix_web::test]
 async fn an_update_changes_only_the_fields_sent() {
@@ -18,15 +20,10 @@ async fn an_update_changes_only_the_fields_sent() {
         .body;
     let id = created["id"].as_str().unwrap();
 
-    let renamed = app
-        .put(
-            &format!("/api/v1/user-groups/{id}"),
-            json!({"name": " Revenue "}),
-        )
-        .await;
+    let renamed = app.put(&group_path(id), json!({"name": " Revenue "})).await;
     let cleared = app
         .put(
-            &format!("/api/v1/user-groups/{id}"),
+            &group_path(id),
             json!({"description": null, "externalId": null, "extraFields": {"b": [true]}}),
         )
         .await;
@@ -45,10 +42,7 @@ async fn an_update_changes_only_the_fields_sent() {
     );
     assert_eq!(cleared.body["createdAt"], created["createdAt"]);
     assert!(cleared.body["updatedAt"].as_str() >= created["updatedAt"].as_str());
-    assert_eq!(
-        app.get(&format!("/api/v1/user-groups/{id}")).await.body,
-        cleared.body
-    );
+    assert_eq!(app.get(&group_path(id)).await.body, cleared.body);
 }
 
 #[actix_web::test]
@@ -59,17 +53,18 @@ async fn an_update_to_a_taken_name_is_a_409_and_changes_nothing() {
     let id = other["id"].as_str().unwrap();
 
     let response = app
-        .put(
-            &format!("/api/v1/user-groups/{id}"),
-            json!({"name": "Sales", "description": "x"}),
+        .update_group(
+            id,
+            &UpdateGroup {
+                name: Some("Sales".into()),
+                description: Some(Some("x".into())),
+                ..UpdateGroup::default()
+            },
         )
         .await;
 
     response.assert_error(409);
-    assert_eq!(
-        app.get(&format!("/api/v1/user-groups/{id}")).await.body,
-        other
-    );
+    assert_eq!(app.get(&group_path(id)).await.body, other);
 }
 
 #[actix_web::test]
@@ -79,17 +74,16 @@ async fn updating_a_missing_group_is_a_404_and_bad_input_a_400() {
     let id = group["id"].as_str().unwrap();
 
     let missing = app
-        .put(
-            &format!("/api/v1/user-groups/{}", uuid::Uuid::now_v7()),
-            json!({"name": "X"}),
+        .update_group(
+            &unknown_id(),
+            &UpdateGroup {
+                name: Some("X".into()),
+                ..UpdateGroup::default()
+            },
         )
         .await;
-    let null_name = app
-        .put(&format!("/api/v1/user-groups/{id}"), json!({"name": null}))
-        .await;
-    let unknown = app
-        .put(&format!("/api/v1/user-groups/{id}"), json!({"id": "x"}))
-        .await;
+    let null_name = app.put(&group_path(id), json!({"name": null})).await;
+    let unknown = app.put(&group_path(id), json!({"id": "x"})).await;
 
     missing.assert_error(404);
     assert_eq!(missing.message(), "User group not found");

@@ -5,8 +5,11 @@
 use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 
+use usergroups::api::CreateUser;
+use usergroups::role::Role;
+
 use super::{accented, avatar_of_length, deleted_group, new_user, new_user_with};
-use crate::helpers::{count, id_of, spawn_app, unknown_id};
+use crate::helpers::{count, id_of, spawn_app, unknown_id, user_path};
 
 /// An otherwise valid address of exactly `n` characters: a 64-character local part and a
 /// domain of labels of at most 63 characters.
@@ -69,7 +72,7 @@ async fn a_created_user_can_be_read_back_as_it_was_returned() {
     let app = spawn_app().await;
     let created = app.create_user("ada@example.com", None).await;
 
-    let response = app.get(&format!("/api/v1/users/{}", id_of(&created))).await;
+    let response = app.get(&user_path(&id_of(&created))).await;
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     assert_eq!(response.body, created);
@@ -85,9 +88,7 @@ async fn creating_a_user_keeps_the_email_exactly_as_given() {
 
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
     assert_eq!(response.body["email"], "Ada.Lovelace@Example.COM");
-    let read = app
-        .get(&format!("/api/v1/users/{}", id_of(&response.body)))
-        .await;
+    let read = app.get(&user_path(&id_of(&response.body))).await;
     assert_eq!(read.body["email"], "Ada.Lovelace@Example.COM");
 }
 
@@ -96,10 +97,12 @@ async fn creating_a_user_trims_the_names_and_builds_the_full_name_from_them() {
     let app = spawn_app().await;
 
     let response = app
-        .post(
-            "/api/v1/users",
-            json!({"firstName": "  Ada ", "lastName": "\tLovelace  ", "email": "ada@example.com"}),
-        )
+        .create_user_with(&CreateUser {
+            first_name: "  Ada ".into(),
+            last_name: "\tLovelace  ".into(),
+            email: "ada@example.com".into(),
+            ..CreateUser::default()
+        })
         .await;
 
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
@@ -114,11 +117,14 @@ async fn creating_a_user_with_a_role_an_avatar_and_a_group_keeps_all_three() {
     let group_id = id_of(&app.create_group("Sales").await);
 
     let response = app
-        .post(
-            "/api/v1/users",
-            json!({"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "role": "editor",
-                   "avatar": "https://cdn.example.com/ada.png", "userGroupId": group_id}),
-        )
+        .create_user_with(&CreateUser {
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            email: "ada@example.com".into(),
+            role: Some(Role::Editor),
+            avatar: Some("https://cdn.example.com/ada.png".into()),
+            user_group_id: Some(group_id.clone()),
+        })
         .await;
 
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
@@ -190,10 +196,12 @@ async fn names_of_100_characters_are_accepted_counting_unicode_characters_not_by
     let app = spawn_app().await;
 
     let response = app
-        .post(
-            "/api/v1/users",
-            json!({"firstName": accented(100), "lastName": "😀".repeat(100), "email": "ada@example.com"}),
-        )
+        .create_user_with(&CreateUser {
+            first_name: accented(100),
+            last_name: "😀".repeat(100),
+            email: "ada@example.com".into(),
+            ..CreateUser::default()
+        })
         .await;
 
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
@@ -208,10 +216,13 @@ async fn an_email_of_254_characters_and_an_avatar_of_2048_are_accepted() {
     let avatar = avatar_of_length(2_048);
 
     let response = app
-        .post(
-            "/api/v1/users",
-            json!({"firstName": "Ada", "lastName": "Lovelace", "email": email, "avatar": avatar}),
-        )
+        .create_user_with(&CreateUser {
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            email: email.clone(),
+            avatar: Some(avatar.clone()),
+            ..CreateUser::default()
+        })
         .await;
 
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
@@ -571,9 +582,7 @@ async fn emails_differing_only_in_the_case_of_non_ascii_letters_conflict_too() {
 async fn the_email_of_a_deleted_user_can_be_used_again() {
     let app = spawn_app().await;
     let first = app.create_user("ada@example.com", None).await;
-    let deleted = app
-        .delete(&format!("/api/v1/users/{}", id_of(&first)))
-        .await;
+    let deleted = app.delete(&user_path(&id_of(&first))).await;
     assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
 
     let response = app.post("/api/v1/users", new_user("Ada@Example.com")).await;

@@ -2,18 +2,17 @@
 //! with its deletion time, and hides it from every route after.
 
 use actix_web::http::StatusCode;
-use serde_json::json;
 
-use crate::helpers::{count, id_of, spawn_app, unknown_id};
+use usergroups::api::UpdateUser;
+
+use crate::helpers::{count, id_of, spawn_app, unknown_id, user_path};
 
 #[actix_web::test]
 async fn deleting_a_user_returns_it_with_deleted_at_equal_to_updated_at() {
     let app = spawn_app().await;
     let created = app.create_user("ada@example.com", None).await;
 
-    let response = app
-        .delete(&format!("/api/v1/users/{}", id_of(&created)))
-        .await;
+    let response = app.delete(&user_path(&id_of(&created))).await;
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     let user = &response.body;
@@ -29,11 +28,19 @@ async fn deleting_a_user_returns_it_with_deleted_at_equal_to_updated_at() {
 async fn a_deleted_user_is_gone_from_get_update_and_delete() {
     let app = spawn_app().await;
     let id = id_of(&app.create_user("ada@example.com", None).await);
-    let path = format!("/api/v1/users/{id}");
+    let path = user_path(&id);
     app.delete(&path).await;
 
     let got = app.get(&path).await;
-    let updated = app.put(&path, json!({"firstName": "Back"})).await;
+    let updated = app
+        .update_user(
+            &id,
+            &UpdateUser {
+                first_name: Some("Back".into()),
+                ..UpdateUser::default()
+            },
+        )
+        .await;
     let deleted_again = app.delete(&path).await;
 
     for (what, response) in [
@@ -51,7 +58,7 @@ async fn a_deleted_user_stays_in_the_database_with_its_deletion_time() {
     let app = spawn_app().await;
     let id = id_of(&app.create_user("ada@example.com", None).await);
 
-    app.delete(&format!("/api/v1/users/{id}")).await;
+    app.delete(&user_path(&id)).await;
 
     let mut conn = app.connection();
     assert_eq!(
@@ -78,10 +85,16 @@ async fn a_deleted_user_stays_in_the_database_with_its_deletion_time() {
 async fn a_failed_update_does_not_bring_a_deleted_user_back() {
     let app = spawn_app().await;
     let id = id_of(&app.create_user("ada@example.com", None).await);
-    let deleted = app.delete(&format!("/api/v1/users/{id}")).await.body;
+    let deleted = app.delete(&user_path(&id)).await.body;
 
-    app.put(&format!("/api/v1/users/{id}"), json!({"firstName": "Back"}))
-        .await;
+    app.update_user(
+        &id,
+        &UpdateUser {
+            first_name: Some("Back".into()),
+            ..UpdateUser::default()
+        },
+    )
+    .await;
 
     let mut conn = app.connection();
     assert_eq!(
@@ -98,7 +111,7 @@ async fn a_failed_update_does_not_bring_a_deleted_user_back() {
 async fn deleting_a_user_that_does_not_exist_is_a_404() {
     let app = spawn_app().await;
 
-    let response = app.delete(&format!("/api/v1/users/{}", unknown_id())).await;
+    let response = app.delete(&user_path(&unknown_id())).await;
 
     response.assert_error(404);
     assert_eq!(response.message(), "User not found");

@@ -4,13 +4,13 @@
 use actix_web::http::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{id_of, ids_of, spawn_app, unknown_id};
+use crate::helpers::{id_of, ids_of, spawn_app, unknown_id, user_path};
 
 #[actix_web::test]
 async fn getting_a_user_that_does_not_exist_is_a_404() {
     let app = spawn_app().await;
 
-    let response = app.get(&format!("/api/v1/users/{}", unknown_id())).await;
+    let response = app.get(&user_path(&unknown_id())).await;
 
     response.assert_error(404);
     assert_eq!(
@@ -24,9 +24,7 @@ async fn getting_a_user_by_an_uppercase_id_finds_it() {
     let app = spawn_app().await;
     let user = app.create_user("ada@example.com", None).await;
 
-    let response = app
-        .get(&format!("/api/v1/users/{}", id_of(&user).to_uppercase()))
-        .await;
+    let response = app.get(&user_path(&id_of(&user).to_uppercase())).await;
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     assert_eq!(response.body, user);
@@ -73,7 +71,7 @@ async fn another_method_on_a_user_is_a_405_naming_the_allowed_ones() {
     let user = app.create_user("ada@example.com", None).await;
 
     let response = app
-        .call("PATCH", &format!("/api/v1/users/{}", id_of(&user)))
+        .call("PATCH", &user_path(&id_of(&user)))
         .json(&json!({"firstName": "Augusta"}))
         .send()
         .await;

@@ -2,9 +2,18 @@
 //! on `DELETE` and `PUT` alike, and only live admins count.
 
 use actix_web::http::StatusCode;
-use serde_json::json;
+use usergroups::api::UpdateUser;
+use usergroups::role::Role;
 
-use crate::helpers::{id_of, spawn_app};
+use crate::helpers::{id_of, spawn_app, user_path};
+
+/// An update that changes the role and nothing else.
+fn to_role(role: Role) -> UpdateUser {
+    UpdateUser {
+        role: Some(role),
+        ..UpdateUser::default()
+    }
+}
 
 #[actix_web::test]
 async fn deleting_the_last_admin_is_refused() {
@@ -15,21 +24,14 @@ async fn deleting_the_last_admin_is_refused() {
     app.create_user_with_role("editor@example.com", None, "editor")
         .await;
 
-    let response = app
-        .delete(&format!("/api/v1/users/{}", id_of(&admin)))
-        .await;
+    let response = app.delete(&user_path(&id_of(&admin))).await;
 
     response.assert_error(403);
     assert_eq!(
         response.message(),
         "Cannot delete the organization's last admin user"
     );
-    assert_eq!(
-        app.get(&format!("/api/v1/users/{}", id_of(&admin)))
-            .await
-            .body,
-        admin
-    );
+    assert_eq!(app.get(&user_path(&id_of(&admin))).await.body, admin);
 }
 
 #[actix_web::test]
@@ -39,11 +41,15 @@ async fn demoting_the_last_admin_is_refused() {
         .create_user_with_role("admin@example.com", None, "admin")
         .await;
 
-    for role in ["editor", "creator"] {
+    for role in [Role::Editor, Role::Creator] {
         let response = app
-            .put(
-                &format!("/api/v1/users/{}", id_of(&admin)),
-                json!({"role": role, "firstName": "Changed"}),
+            .update_user(
+                &id_of(&admin),
+                &UpdateUser {
+                    role: Some(role),
+                    first_name: Some("Changed".into()),
+                    ..UpdateUser::default()
+                },
             )
             .await;
 
@@ -54,12 +60,7 @@ async fn demoting_the_last_admin_is_refused() {
             "{role}"
         );
     }
-    assert_eq!(
-        app.get(&format!("/api/v1/users/{}", id_of(&admin)))
-            .await
-            .body,
-        admin
-    );
+    assert_eq!(app.get(&user_path(&id_of(&admin))).await.body, admin);
 }
 
 #[actix_web::test]
@@ -71,9 +72,13 @@ async fn the_last_admin_can_still_be_updated_without_a_demotion() {
     );
 
     let response = app
-        .put(
-            &format!("/api/v1/users/{id}"),
-            json!({"role": "admin", "firstName": "Grace"}),
+        .update_user(
+            &id,
+            &UpdateUser {
+                role: Some(Role::Admin),
+                first_name: Some("Grace".into()),
+                ..UpdateUser::default()
+            },
         )
         .await;
 
@@ -94,10 +99,10 @@ async fn an_admin_can_be_deleted_while_another_live_admin_remains() {
             .await,
     );
 
-    let response = app.delete(&format!("/api/v1/users/{first}")).await;
+    let response = app.delete(&user_path(&first)).await;
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
-    let last = app.delete(&format!("/api/v1/users/{second}")).await;
+    let last = app.delete(&user_path(&second)).await;
     last.assert_error(403);
     assert_eq!(
         last.message(),
@@ -117,18 +122,11 @@ async fn an_admin_can_be_demoted_while_another_live_admin_remains() {
             .await,
     );
 
-    let response = app
-        .put(&format!("/api/v1/users/{first}"), json!({"role": "editor"}))
-        .await;
+    let response = app.update_user(&first, &to_role(Role::Editor)).await;
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     assert_eq!(response.body["role"], "editor");
-    let last = app
-        .put(
-            &format!("/api/v1/users/{second}"),
-            json!({"role": "creator"}),
-        )
-        .await;
+    let last = app.update_user(&second, &to_role(Role::Creator)).await;
     last.assert_error(403);
     assert_eq!(
         last.message(),
@@ -147,15 +145,10 @@ async fn a_deleted_admin_does_not_count_as_another_admin() {
         &app.create_user_with_role("gone@example.com", None, "admin")
             .await,
     );
-    assert_eq!(
-        app.delete(&format!("/api/v1/users/{gone}")).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.delete(&user_path(&gone)).await.status, StatusCode::OK);
 
-    let deleted = app.delete(&format!("/api/v1/users/{kept}")).await;
-    let demoted = app
-        .put(&format!("/api/v1/users/{kept}"), json!({"role": "editor"}))
-        .await;
+    let deleted = app.delete(&user_path(&kept)).await;
+    let demoted = app.update_user(&kept, &to_role(Role::Editor)).await;
 
     deleted.assert_error(403);
     demoted.assert_error(403);
@@ -172,17 +165,10 @@ async fn promoting_a_user_lets_the_former_last_admin_be_demoted() {
         &app.create_user_with_role("editor@example.com", None, "editor")
             .await,
     );
-    let promoted = app
-        .put(&format!("/api/v1/users/{editor}"), json!({"role": "admin"}))
-        .await;
+    let promoted = app.update_user(&editor, &to_role(Role::Admin)).await;
     assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.body);
 
-    let response = app
-        .put(
-            &format!("/api/v1/users/{admin}"),
-            json!({"role": "creator"}),
-        )
-        .await;
+    let response = app.update_user(&admin, &to_role(Role::Creator)).await;
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     assert_eq!(response.body["role"], "creator");
@@ -196,7 +182,7 @@ async fn users_who_are_not_admins_can_be_deleted_when_there_is_no_admin_at_all()
             .await,
     );
 
-    let response = app.delete(&format!("/api/v1/users/{id}")).await;
+    let response = app.delete(&user_path(&id)).await;
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
 }

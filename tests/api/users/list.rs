@@ -4,16 +4,20 @@
 use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 
+use usergroups::api::{CreateUser, UpdateUser};
+
 use super::deleted_group;
-use crate::helpers::{id_of, ids_of, spawn_app, unknown_id, TestApp};
+use crate::helpers::{id_of, ids_of, spawn_app, unknown_id, user_path, TestApp};
 
 /// Creates a user with the given names and email, returning it.
 async fn create_named(app: &TestApp, first: &str, last: &str, email: &str) -> Value {
     let response = app
-        .post(
-            "/api/v1/users",
-            json!({"firstName": first, "lastName": last, "email": email}),
-        )
+        .create_user_with(&CreateUser {
+            first_name: first.into(),
+            last_name: last.into(),
+            email: email.into(),
+            ..CreateUser::default()
+        })
         .await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
     response.body
@@ -107,7 +111,7 @@ async fn deleted_users_are_not_listed() {
     let app = spawn_app().await;
     let kept = app.create_user("kept@example.com", None).await;
     let gone = app.create_user("gone@example.com", None).await;
-    app.delete(&format!("/api/v1/users/{}", id_of(&gone))).await;
+    app.delete(&user_path(&id_of(&gone))).await;
 
     let response = app.get("/api/v1/users").await;
 
@@ -169,18 +173,14 @@ async fn search_folds_the_case_of_non_ascii_letters() {
 async fn search_and_group_filters_apply_together() {
     let app = spawn_app().await;
     let sales = id_of(&app.create_group("Sales").await);
+    let join_sales = UpdateUser {
+        user_group_id: Some(Some(sales.clone())),
+        ..UpdateUser::default()
+    };
     let ada = id_of(&create_named(&app, "Ada", "Lovelace", "ada@example.com").await);
-    app.put(
-        &format!("/api/v1/users/{ada}"),
-        json!({"userGroupId": sales}),
-    )
-    .await;
+    app.update_user(&ada, &join_sales).await;
     let grace = id_of(&create_named(&app, "Grace", "Hopper", "grace@example.com").await);
-    app.put(
-        &format!("/api/v1/users/{grace}"),
-        json!({"userGroupId": sales}),
-    )
-    .await;
+    app.update_user(&grace, &join_sales).await;
     create_named(&app, "Ada", "Outsider", "ada.out@example.com").await;
 
     let response = app
@@ -227,9 +227,12 @@ async fn search_follows_a_renamed_user() {
     let app = spawn_app().await;
     let id = id_of(&create_named(&app, "Ada", "Byron", "ada@example.com").await);
     let updated = app
-        .put(
-            &format!("/api/v1/users/{id}"),
-            json!({"lastName": "Lovelace"}),
+        .update_user(
+            &id,
+            &UpdateUser {
+                last_name: Some("Lovelace".into()),
+                ..UpdateUser::default()
+            },
         )
         .await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
@@ -250,7 +253,7 @@ async fn filtering_by_group_lists_only_its_active_members() {
     app.create_user("grace@example.com", Some(&support)).await;
     app.create_user("alan@example.com", None).await;
     let left = id_of(&app.create_user("left@example.com", Some(&sales)).await);
-    app.delete(&format!("/api/v1/users/{left}")).await;
+    app.delete(&user_path(&left)).await;
 
     let response = app.get(&format!("/api/v1/users?userGroupId={sales}")).await;
 

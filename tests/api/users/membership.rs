@@ -2,9 +2,11 @@
 //! deleted, and leaving it (a `null` `userGroupId` or the user's deletion) lets the group go.
 
 use actix_web::http::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::helpers::{id_of, spawn_app};
+use usergroups::api::UpdateUser;
+
+use crate::helpers::{group_path, id_of, spawn_app, user_path};
 
 #[actix_web::test]
 async fn a_user_created_in_a_group_is_an_active_member_that_blocks_its_deletion() {
@@ -13,9 +15,7 @@ async fn a_user_created_in_a_group_is_an_active_member_that_blocks_its_deletion(
 
     app.create_user("ada@example.com", Some(&group_id)).await;
 
-    app.delete(&format!("/api/v1/user-groups/{group_id}"))
-        .await
-        .assert_error(403);
+    app.delete(&group_path(&group_id)).await.assert_error(403);
 }
 
 #[actix_web::test]
@@ -25,7 +25,13 @@ async fn a_null_user_group_id_removes_the_user_from_its_group() {
     let id = id_of(&app.create_user("ada@example.com", Some(&group_id)).await);
 
     let response = app
-        .put(&format!("/api/v1/users/{id}"), json!({"userGroupId": null}))
+        .update_user(
+            &id,
+            &UpdateUser {
+                user_group_id: Some(None),
+                ..UpdateUser::default()
+            },
+        )
         .await;
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
@@ -34,7 +40,7 @@ async fn a_null_user_group_id_removes_the_user_from_its_group() {
         .get(&format!("/api/v1/users?userGroupId={group_id}"))
         .await;
     assert_eq!(members.body["total"], 0);
-    let deleted = app.delete(&format!("/api/v1/user-groups/{group_id}")).await;
+    let deleted = app.delete(&group_path(&group_id)).await;
     assert_eq!(
         deleted.status,
         StatusCode::OK,
@@ -49,8 +55,8 @@ async fn deleting_a_groups_only_member_lets_the_group_be_deleted() {
     let group_id = id_of(&app.create_group("Sales").await);
     let id = id_of(&app.create_user("ada@example.com", Some(&group_id)).await);
 
-    app.delete(&format!("/api/v1/users/{id}")).await;
-    let response = app.delete(&format!("/api/v1/user-groups/{group_id}")).await;
+    app.delete(&user_path(&id)).await;
+    let response = app.delete(&group_path(&group_id)).await;
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
 }

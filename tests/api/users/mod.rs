@@ -16,7 +16,7 @@ mod update;
 use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{id_of, TestApp};
+use crate::helpers::{group_path, id_of, TestApp};
 
 /// A valid create body for `email`, with no optional field.
 fn new_user(email: &str) -> Value {
@@ -33,7 +33,7 @@ fn new_user_with(field: &str, value: Value) -> Value {
 /// Creates and deletes a group, returning its id.
 async fn deleted_group(app: &TestApp, name: &str) -> String {
     let id = id_of(&app.create_group(name).await);
-    let response = app.delete(&format!("/api/v1/user-groups/{id}")).await;
+    let response = app.delete(&group_path(&id)).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     id
 }

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use serde_json::json;
 
 use super::new_user;
-use crate::helpers::{count, id_of, ids_of, spawn_app, unknown_id};
+use crate::helpers::{count, id_of, ids_of, spawn_app, unknown_id, user_path};
 
 /// Every permission but `missing`.
 fn all_but(missing: &str) -> String {
@@ -27,7 +27,7 @@ fn all_but(missing: &str) -> String {
 async fn a_key_without_the_routes_permission_is_refused_with_the_contracts_message() {
     let app = spawn_app().await;
     let id = id_of(&app.create_user("ada@example.com", None).await);
-    let user_path = format!("/api/v1/users/{id}");
+    let user_path = user_path(&id);
     let read = "Access key is not allowed to read users";
     let write = "Access key is not allowed to write users";
     let delete = "Access key is not allowed to delete users";
@@ -98,7 +98,7 @@ async fn a_key_without_the_routes_permission_is_refused_with_the_contracts_messa
 async fn a_missing_permission_wins_over_a_bad_body_and_a_missing_user() {
     let app = spawn_app().await;
     let key = app.key_with("users:read");
-    let missing = format!("/api/v1/users/{}", unknown_id());
+    let missing = user_path(&unknown_id());
 
     let bad_create = app
         .call("POST", "/api/v1/users")
@@ -143,7 +143,7 @@ async fn a_key_with_only_users_read_can_list_and_get_users() {
         .send()
         .await;
     let got = app
-        .call("GET", &format!("/api/v1/users/{}", id_of(&user)))
+        .call("GET", &user_path(&id_of(&user)))
         .credentials(&key)
         .send()
         .await;
@@ -164,7 +164,7 @@ async fn a_key_with_only_users_write_and_delete_can_create_update_and_delete_use
         .credentials(&key)
         .send()
         .await;
-    let path = format!("/api/v1/users/{}", id_of(&created.body));
+    let path = user_path(&id_of(&created.body));
     let updated = app
         .call("PUT", &path)
         .json(&json!({"role": "editor"}))

@@ -4,27 +4,36 @@
 use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 
+use usergroups::api::{CreateUser, UpdateUser};
+use usergroups::role::Role;
+
 use super::{accented, avatar_of_length, deleted_group, new_user_with};
-use crate::helpers::{id_of, spawn_app, unknown_id};
+use crate::helpers::{id_of, spawn_app, unknown_id, user_path};
 
 #[actix_web::test]
 async fn an_update_changes_only_the_fields_it_sends() {
     let app = spawn_app().await;
     let group_id = id_of(&app.create_group("Sales").await);
     let created = app
-        .post(
-            "/api/v1/users",
-            json!({"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "role": "editor",
-                   "avatar": "https://cdn.example.com/ada.png", "userGroupId": group_id}),
-        )
+        .create_user_with(&CreateUser {
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            email: "ada@example.com".into(),
+            role: Some(Role::Editor),
+            avatar: Some("https://cdn.example.com/ada.png".into()),
+            user_group_id: Some(group_id),
+        })
         .await
         .body;
     let id = id_of(&created);
 
     let response = app
-        .put(
-            &format!("/api/v1/users/{id}"),
-            json!({"firstName": " Augusta "}),
+        .update_user(
+            &id,
+            &UpdateUser {
+                first_name: Some(" Augusta ".into()),
+                ..UpdateUser::default()
+            },
         )
         .await;
 
@@ -35,7 +44,7 @@ async fn an_update_changes_only_the_fields_it_sends() {
     expected["updatedAt"] = response.body["updatedAt"].clone();
     assert_eq!(response.body, expected);
     assert!(response.body["updatedAt"].as_str() >= created["updatedAt"].as_str());
-    let read = app.get(&format!("/api/v1/users/{id}")).await;
+    let read = app.get(&user_path(&id)).await;
     assert_eq!(read.body, response.body);
 }
 
@@ -47,10 +56,15 @@ async fn an_update_can_change_every_changeable_field_at_once() {
     let id = id_of(&app.create_user("ada@example.com", Some(&sales)).await);
 
     let response = app
-        .put(
-            &format!("/api/v1/users/{id}"),
-            json!({"firstName": "Grace", "lastName": "Hopper", "role": "admin",
-                   "avatar": "https://cdn.example.com/grace.png", "userGroupId": support}),
+        .update_user(
+            &id,
+            &UpdateUser {
+                first_name: Some("Grace".into()),
+                last_name: Some("Hopper".into()),
+                role: Some(Role::Admin),
+                avatar: Some(Some("https://cdn.example.com/grace.png".into())),
+                user_group_id: Some(Some(support.clone())),
+            },
         )
         .await;
 
@@ -69,7 +83,7 @@ async fn an_empty_update_changes_nothing_but_the_update_time() {
     let created = app.create_user("ada@example.com", None).await;
 
     let response = app
-        .put(&format!("/api/v1/users/{}", id_of(&created)), json!({}))
+        .update_user(&id_of(&created), &UpdateUser::default())
         .await;
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
@@ -90,9 +104,12 @@ async fn a_null_avatar_removes_the_avatar() {
         .body;
 
     let response = app
-        .put(
-            &format!("/api/v1/users/{}", id_of(&created)),
-            json!({"avatar": null}),
+        .update_user(
+            &id_of(&created),
+            &UpdateUser {
+                avatar: Some(None),
+                ..UpdateUser::default()
+            },
         )
         .await;
 
@@ -106,15 +123,18 @@ async fn an_update_can_change_the_role() {
     let id = id_of(&app.create_user("ada@example.com", None).await);
 
     let response = app
-        .put(&format!("/api/v1/users/{id}"), json!({"role": "editor"}))
+        .update_user(
+            &id,
+            &UpdateUser {
+                role: Some(Role::Editor),
+                ..UpdateUser::default()
+            },
+        )
         .await;
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     assert_eq!(response.body["role"], "editor");
-    assert_eq!(
-        app.get(&format!("/api/v1/users/{id}")).await.body["role"],
-        "editor"
-    );
+    assert_eq!(app.get(&user_path(&id)).await.body["role"], "editor");
 }
 
 #[actix_web::test]
@@ -130,7 +150,7 @@ async fn an_update_that_sends_an_email_is_a_400_even_when_it_is_unchanged() {
     ] {
         let response = app
             .put(
-                &format!("/api/v1/users/{id}"),
+                &user_path(&id),
                 json!({"email": email, "firstName": "Augusta"}),
             )
             .await;
@@ -143,7 +163,7 @@ async fn an_update_that_sends_an_email_is_a_400_even_when_it_is_unchanged() {
             response.body
         );
     }
-    assert_eq!(app.get(&format!("/api/v1/users/{id}")).await.body, created);
+    assert_eq!(app.get(&user_path(&id)).await.body, created);
 }
 
 #[actix_web::test]
@@ -158,9 +178,12 @@ async fn moving_a_user_into_a_group_that_does_not_exist_or_was_deleted_is_a_400(
         ("a deleted group", former),
     ] {
         let response = app
-            .put(
-                &format!("/api/v1/users/{id}"),
-                json!({"userGroupId": group_id}),
+            .update_user(
+                &id,
+                &UpdateUser {
+                    user_group_id: Some(Some(group_id)),
+                    ..UpdateUser::default()
+                },
             )
             .await;
 
@@ -172,7 +195,7 @@ async fn moving_a_user_into_a_group_that_does_not_exist_or_was_deleted_is_a_400(
             response.body
         );
     }
-    assert_eq!(app.get(&format!("/api/v1/users/{id}")).await.body, created);
+    assert_eq!(app.get(&user_path(&id)).await.body, created);
 }
 
 #[actix_web::test]
@@ -247,7 +270,7 @@ async fn each_bad_field_of_an_update_is_a_400_naming_that_field_once() {
     ];
 
     for (what, body, field) in cases {
-        let response = app.put(&format!("/api/v1/users/{id}"), body).await;
+        let response = app.put(&user_path(&id), body).await;
 
         response.assert_error(400);
         assert_eq!(
@@ -257,7 +280,7 @@ async fn each_bad_field_of_an_update_is_a_400_naming_that_field_once() {
             response.body
         );
     }
-    assert_eq!(app.get(&format!("/api/v1/users/{id}")).await.body, created);
+    assert_eq!(app.get(&user_path(&id)).await.body, created);
 }
 
 #[actix_web::test]
@@ -267,7 +290,7 @@ async fn an_update_with_several_bad_fields_lists_every_one_of_them() {
 
     let response = app
         .put(
-            &format!("/api/v1/users/{id}"),
+            &user_path(&id),
             json!({"firstName": "", "email": "x@example.com", "role": "root", "avatar": 1, "extra": true}),
         )
         .await;
@@ -284,9 +307,12 @@ async fn a_100_character_name_is_accepted_by_an_update() {
     let id = id_of(&app.create_user("ada@example.com", None).await);
 
     let response = app
-        .put(
-            &format!("/api/v1/users/{id}"),
-            json!({"lastName": accented(100)}),
+        .update_user(
+            &id,
+            &UpdateUser {
+                last_name: Some(accented(100)),
+                ..UpdateUser::default()
+            },
         )
         .await;
 
@@ -299,9 +325,12 @@ async fn updating_a_user_that_does_not_exist_is_a_404() {
     let app = spawn_app().await;
 
     let response = app
-        .put(
-            &format!("/api/v1/users/{}", unknown_id()),
-            json!({"firstName": "Ada"}),
+        .update_user(
+            &unknown_id(),
+            &UpdateUser {
+                first_name: Some("Ada".into()),
+                ..UpdateUser::default()
+            },
         )
         .await;
 
@@ -314,10 +343,7 @@ async fn a_bad_body_is_a_400_even_for_a_user_that_does_not_exist() {
     let app = spawn_app().await;
 
     let response = app
-        .put(
-            &format!("/api/v1/users/{}", unknown_id()),
-            json!({"firstName": ""}),
-        )
+        .put(&user_path(&unknown_id()), json!({"firstName": ""}))
         .await;
 
     response.assert_error(400);
@@ -342,7 +368,7 @@ async fn an_update_without_a_json_content_type_is_a_415() {
     let id = id_of(&app.create_user("ada@example.com", None).await);
 
     let response = app
-        .call("PUT", &format!("/api/v1/users/{id}"))
+        .call("PUT", &user_path(&id))
         .raw_body(r#"{"firstName":"Augusta"}"#)
         .content_type(None)
         .send()
