@@ -8,6 +8,10 @@
 //! once, and it then comes back one request every `60 / limit` seconds, never more than the
 //! limit in reserve. Buckets live in this process's memory: every instance behind a load
 //! balancer grants a key the full budget.
+//!
+//! The buckets refill by std's monotonic clock; [`RateLimits::per_minute_with_clock`] takes any
+//! governor [`Clock`] instead, so a test can move time on (`governor::clock::FakeRelativeClock`)
+//! rather than wait for a request to come back.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -61,36 +65,65 @@ pub enum Decision {
     },
 }
 
-type KeyedLimiter =
-    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+type KeyedLimiter<C> =
+    RateLimiter<String, DefaultKeyedStateStore<String>, C, StateInformationMiddleware>;
+
+/// The buckets of one class, whatever clock they refill by. Behind a trait object so that
+/// [`RateLimits`] (and so `Limits` and `AppState`) keeps one type for every clock.
+trait Buckets: Send + Sync {
+    /// Spends one request of `access_key_id`: the requests left at once, or how long until the
+    /// next one would be served.
+    fn spend(&self, access_key_id: &str) -> Result<u32, Duration>;
+
+    /// Forgets the buckets that are full again.
+    fn forget_full(&self);
+}
+
+impl<C> Buckets for KeyedLimiter<C>
+where
+    C: Clock + Send + Sync,
+{
+    fn spend(&self, access_key_id: &str) -> Result<u32, Duration> {
+        match self.check_key(&access_key_id.to_owned()) {
+            Ok(snapshot) => Ok(snapshot.remaining_burst_capacity()),
+            Err(not_until) => Err(not_until.wait_time_from(self.clock().now())),
+        }
+    }
+
+    fn forget_full(&self) {
+        self.retain_recent();
+        self.shrink_to_fit();
+    }
+}
 
 /// One class's limit and the buckets of every key that spent from it.
 struct Budget {
     per_minute: NonZeroU32,
-    limiter: KeyedLimiter,
+    buckets: Box<dyn Buckets>,
 }
 
 impl Budget {
-    fn new(per_minute: u32) -> Option<Arc<Budget>> {
+    fn new<C>(per_minute: u32, clock: C) -> Option<Arc<Budget>>
+    where
+        C: Clock + Send + Sync + 'static,
+    {
         let per_minute = NonZeroU32::new(per_minute)?;
+        let limiter = KeyedLimiter::new(
+            Quota::per_minute(per_minute),
+            DefaultKeyedStateStore::default(),
+            clock,
+        );
         Some(Arc::new(Budget {
             per_minute,
-            limiter: RateLimiter::keyed(Quota::per_minute(per_minute))
-                .with_middleware::<StateInformationMiddleware>(),
+            buckets: Box::new(limiter),
         }))
     }
 
     fn check(&self, access_key_id: &str) -> Decision {
         let limit = self.per_minute.get();
-        match self.limiter.check_key(&access_key_id.to_owned()) {
-            Ok(snapshot) => Decision::Allowed {
-                limit,
-                remaining: snapshot.remaining_burst_capacity(),
-            },
-            Err(not_until) => Decision::Refused {
-                limit,
-                retry_after: not_until.wait_time_from(self.limiter.clock().now()),
-            },
+        match self.buckets.spend(access_key_id) {
+            Ok(remaining) => Decision::Allowed { limit, remaining },
+            Err(retry_after) => Decision::Refused { limit, retry_after },
         }
     }
 }
@@ -107,9 +140,18 @@ impl RateLimits {
     /// `reads` and `writes` requests a minute per access key, with fresh buckets; 0 turns that
     /// class's limit off.
     pub fn per_minute(reads: u32, writes: u32) -> Self {
+        Self::per_minute_with_clock(reads, writes, DefaultClock::default())
+    }
+
+    /// [`RateLimits::per_minute`] with buckets that refill by `clock`; both classes share it
+    /// (a clone of governor's `FakeRelativeClock` shows the same time as the original).
+    pub fn per_minute_with_clock<C>(reads: u32, writes: u32, clock: C) -> Self
+    where
+        C: Clock + Clone + Send + Sync + 'static,
+    {
         RateLimits {
-            reads: Budget::new(reads),
-            writes: Budget::new(writes),
+            reads: Budget::new(reads, clock.clone()),
+            writes: Budget::new(writes, clock),
         }
     }
 
@@ -141,8 +183,7 @@ impl RateLimits {
     /// Forgets the buckets that are full again, so memory follows the keys in recent use.
     pub fn forget_full_buckets(&self) {
         for budget in [&self.reads, &self.writes].into_iter().flatten() {
-            budget.limiter.retain_recent();
-            budget.limiter.shrink_to_fit();
+            budget.buckets.forget_full();
         }
     }
 }
@@ -204,6 +245,57 @@ mod tests {
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_refused_request_is_served_once_the_clock_has_moved_on_by_its_retry_after() {
+        let clock = governor::clock::FakeRelativeClock::default();
+        let limits = RateLimits::per_minute_with_clock(3, 1, clock.clone());
+        for _ in 0..3 {
+            limits.check("key", RequestClass::Read);
+        }
+
+        let refused = limits.check("key", RequestClass::Read);
+        clock.advance(Duration::from_secs(20) - Duration::from_nanos(1));
+        let still_refused = limits.check("key", RequestClass::Read);
+        clock.advance(Duration::from_nanos(1));
+        let served = limits.check("key", RequestClass::Read);
+
+        // The clock stood still, so the wait is exactly one refill period.
+        assert_eq!(
+            refused,
+            Decision::Refused {
+                limit: 3,
+                retry_after: Duration::from_secs(20)
+            }
+        );
+        assert!(
+            matches!(still_refused, Decision::Refused { .. }),
+            "{still_refused:?}"
+        );
+        assert_eq!(
+            served,
+            Decision::Allowed {
+                limit: 3,
+                remaining: 0
+            }
+        );
+    }
+
+    #[test]
+    fn forgetting_full_buckets_does_not_hand_a_spent_key_a_fresh_budget() {
+        let clock = governor::clock::FakeRelativeClock::default();
+        let limits = RateLimits::per_minute_with_clock(2, 1, clock.clone());
+        limits.check("spent", RequestClass::Read);
+        limits.check("spent", RequestClass::Read);
+        // Half a refill period: one read is back, so the bucket is neither empty nor full.
+        clock.advance(Duration::from_secs(30));
+        limits.check("spent", RequestClass::Read);
+
+        limits.forget_full_buckets();
+        let after = limits.check("spent", RequestClass::Read);
+
+        assert!(matches!(after, Decision::Refused { .. }), "{after:?}");
     }
 
     #[test]

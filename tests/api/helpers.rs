@@ -1,7 +1,8 @@
 //! The test harness: [`spawn_app`] builds the production route table (`usergroups::configure`)
 //! on a fresh database (a SQLite file, or a PostgreSQL schema when `TEST_DATABASE_URL` is set),
-//! with an organization and an all-permissions key, and offers signed-request helpers built on
-//! the crate's own signer.
+//! with an organization and an all-permissions key, and sends requests signed by the crate's own
+//! signer: raw ones (any method, path and JSON) for what a client would never send, and typed
+//! ones over the SDK's request types (`usergroups::api`) for what a client does send.
 
 use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
@@ -9,8 +10,10 @@ use actix_web::{test, App};
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
+use serde::Serialize;
 use serde_json::{json, Value};
 
+use usergroups::api::{CreateGroup, CreateUser, UpdateGroup, UpdateUser};
 use usergroups::auth::signer::{self, Credentials};
 use usergroups::auth::PermissionSet;
 use usergroups::db::{self, DatabaseUrl, DbConnection, DbPool, PoolOptions};
@@ -20,6 +23,16 @@ use usergroups::{configure, AppState, Limits};
 
 /// The host every test request is signed for and sent to.
 pub const HOST: &str = "localhost:8080";
+
+/// The path of the group `id` (any text: a malformed id goes out as it is).
+pub fn group_path(id: &str) -> String {
+    format!("/api/v1/user-groups/{id}")
+}
+
+/// The path of the user `id` (any text: a malformed id goes out as it is).
+pub fn user_path(id: &str) -> String {
+    format!("/api/v1/users/{id}")
+}
 
 /// A database that exists for one test and is removed when the test ends.
 pub enum TestDatabase {
@@ -212,8 +225,9 @@ pub struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    /// A JSON body (with `content-type: application/json`).
-    pub fn json(mut self, body: &Value) -> Self {
+    /// A JSON body (with `content-type: application/json`): a `Value`, or one of the SDK's
+    /// request types, sent as serde writes it (so `extraFields` goes out byte for byte).
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
         self.body = serde_json::to_vec(body).expect("serializable");
         self.content_type = Some("application/json".to_owned());
         self
@@ -364,10 +378,42 @@ impl TestApp {
         self.write("PUT", target).json(&body).send().await
     }
 
+    /// A signed POST of `request` to the groups (with a nonce).
+    pub async fn create_group_with(&self, request: &CreateGroup) -> TestResponse {
+        self.write("POST", "/api/v1/user-groups")
+            .json(request)
+            .send()
+            .await
+    }
+
+    /// A signed PUT of `request` to the group `id` (with a nonce).
+    pub async fn update_group(&self, id: &str, request: &UpdateGroup) -> TestResponse {
+        self.write("PUT", &group_path(id))
+            .json(request)
+            .send()
+            .await
+    }
+
+    /// A signed POST of `request` to the users (with a nonce).
+    pub async fn create_user_with(&self, request: &CreateUser) -> TestResponse {
+        self.write("POST", "/api/v1/users")
+            .json(request)
+            .send()
+            .await
+    }
+
+    /// A signed PUT of `request` to the user `id` (with a nonce).
+    pub async fn update_user(&self, id: &str, request: &UpdateUser) -> TestResponse {
+        self.write("PUT", &user_path(id)).json(request).send().await
+    }
+
     /// Creates a group named `name` and returns it.
     pub async fn create_group(&self, name: &str) -> Value {
         let response = self
-            .post("/api/v1/user-groups", json!({ "name": name }))
+            .create_group_with(&CreateGroup {
+                name: name.to_owned(),
+                ..CreateGroup::default()
+            })
             .await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
         response.body
