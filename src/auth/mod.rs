@@ -4,17 +4,26 @@
 //! - [`canonical`]: the canonical request, the string to sign and the signature: pure functions.
 //! - [`header`]: parsing the `Authorization` and `x-onlive-site-date` headers.
 //! - [`signer`]: signing an outgoing request, for clients, the `sign` command and tests.
-//! - [`verify`]: the server's checks, in the contract's order, with their reason codes.
-//! - [`middleware`]: the middleware around `/api/v1/` and the [`Caller`] handlers take.
-//! - [`permission`]: what an access key may do.
+//!
+//! With the `server` feature only (the client signs, it never verifies):
+//!
+//! - `verify`: the server's checks, in the contract's order, with their reason codes.
+//! - `middleware`: the middleware around `/api/v1/` and the `Caller` handlers take.
+//! - `permission`: what an access key may do.
 
 pub mod canonical;
 pub mod header;
+#[cfg(feature = "server")]
 pub mod middleware;
+#[cfg(feature = "server")]
 pub mod permission;
 pub mod signer;
+#[cfg(feature = "server")]
 pub mod verify;
 
+#[cfg(feature = "server")]
 pub use middleware::Caller;
+#[cfg(feature = "server")]
 pub use permission::{Permission, PermissionSet};
+#[cfg(feature = "server")]
 pub use verify::MAX_SIGNATURE_SKEW_SECONDS;
