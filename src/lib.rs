@@ -1,29 +1,68 @@
 //! usergroups: Onlive-compatible user groups and users behind HMAC-signed requests, with soft
 //! delete, on SQLite or PostgreSQL.
 //!
-//! A request travels `server` (route table, request ids) → `auth` (signature, permissions) →
-//! `routes` (input, answers) → `models` (queries, transactions) → `db` (connections, locks).
+//! The layers, top to bottom; a module imports only from layers below its own (a test keeps
+//! the import graph free of loops and upward arrows):
+//!
+//! 1. `cli`: the `usergroups` commands (`main.rs` is only its entry).
+//! 2. `server`: the route table (`configure`), the request pipeline (request ids, the
+//!    authentication middleware), `run`; `bootstrap` (the first start) and `config` below it.
+//! 3. `openapi`: the document of the routes below it.
+//! 4. `routes`: the Onlive dialect: input parsing, the handlers, `Caller`, and `ApiError`, the
+//!    contract's answer to every domain, store and authentication error; `health`.
+//! 5. `state`: what every request reaches (pool, master keys, limits); `rate_limit`.
+//! 6. `auth`: the ONLIVESITE scheme: parsing, canonical request, signer, and `verify`, which
+//!    yields a `Principal` or an `AuthError`.
+//! 7. `models` (access keys and their permissions, organizations, used signatures) beside
+//!    `domain`, the core: groups and users, their rules, `DomainError`. Neither speaks HTTP.
+//! 8. `secrets`: sealing access-key secrets under the master key.
+//! 9. `db`: connections, pool, migrations, transactions, `StoreError`; and the leaves every
+//!    layer may use: `api` (the JSON shapes), `role`, `credentials`, `limits`.
+//!
+//! `client` (the SDK, feature `client`) sits beside the server, on `api`, `auth::signer` and the
+//! leaves.
+//!
+//! Cargo features: `server` (the default) is the service and its CLI; `client` is the SDK
+//! (`usergroups::client`). With `default-features = false, features = ["client"]` a dependent
+//! builds only the SDK and what it shares with the server, the JSON shapes (`api`, `role`) and
+//! request signing (`auth::canonical`, `auth::header`, `auth::signer`), and none of the web
+//! server, the database drivers or their bundled C libraries.
 
 pub mod api;
 pub mod auth;
+#[cfg(feature = "server")]
 pub mod bootstrap;
+#[cfg(feature = "server")]
 pub mod cli;
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "server")]
 pub mod config;
 pub mod credentials;
+#[cfg(feature = "server")]
 pub mod db;
+#[cfg(feature = "server")]
 pub mod domain;
 pub mod limits;
+#[cfg(feature = "server")]
 pub mod models;
+#[cfg(feature = "server")]
 pub mod openapi;
+#[cfg(feature = "server")]
 pub mod rate_limit;
 pub mod role;
+#[cfg(feature = "server")]
 pub mod routes;
+#[cfg(feature = "server")]
 pub mod secrets;
+#[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
 pub mod state;
 
+#[cfg(feature = "server")]
 pub use routes::ApiError;
+#[cfg(feature = "server")]
 pub use server::configure;
+#[cfg(feature = "server")]
 pub use state::{AppState, Limits};

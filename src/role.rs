@@ -4,31 +4,26 @@
 use std::fmt;
 use std::str::FromStr;
 
-use diesel::backend::Backend;
-use diesel::deserialize::{self, FromSql, FromSqlRow};
-use diesel::expression::AsExpression;
-use diesel::serialize::{self, Output, ToSql};
-use diesel::sql_types::Text;
+#[cfg(feature = "server")]
+use diesel::{
+    backend::Backend,
+    deserialize::{self, FromSql, FromSqlRow},
+    expression::AsExpression,
+    serialize::{self, Output, ToSql},
+    sql_types::Text,
+};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// What a user may do in the organization's products.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    AsExpression,
-    FromSqlRow,
+// The column and schema derives are the server's; the client only needs the JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "server",
+    derive(utoipa::ToSchema, AsExpression, FromSqlRow),
+    schema(description = "A user's role: `creator` (the default), `editor` or `admin`."),
+    diesel(sql_type = Text)
 )]
 #[serde(rename_all = "lowercase")]
-#[schema(description = "A user's role: `creator` (the default), `editor` or `admin`.")]
-#[diesel(sql_type = Text)]
 pub enum Role {
     /// The default role.
     Creator,
@@ -70,6 +65,7 @@ impl FromStr for Role {
 
 // Generic over the backend, so the same impls serve SQLite, PostgreSQL and the connection enum
 // over both.
+#[cfg(feature = "server")]
 impl<DB> ToSql<Text, DB> for Role
 where
     DB: Backend,
@@ -80,6 +76,7 @@ where
     }
 }
 
+#[cfg(feature = "server")]
 impl<DB> FromSql<Text, DB> for Role
 where
     DB: Backend,

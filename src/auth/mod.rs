@@ -4,15 +4,23 @@
 //! - [`canonical`]: the canonical request, the string to sign and the signature: pure functions.
 //! - [`header`]: parsing the `Authorization` and `x-onlive-site-date` headers.
 //! - [`signer`]: signing an outgoing request, for clients, the `sign` command and tests.
-//! - [`verify`]: the server's checks, in the contract's order, with their reason codes.
-//! - What an access key may do, [`Permission`], is the access key's record's
+//!
+//! With the `server` feature only (the client signs, it never verifies):
+//!
+//! - `verify`: the server's checks, in the contract's order, with their reason codes; it yields
+//!   a `Principal` or an `AuthError`.
+//! - What an access key may do, `Permission`, is the access key record's
 //!   (`models::permission`), re-exported here.
 
 pub mod canonical;
 pub mod header;
 pub mod signer;
+#[cfg(feature = "server")]
 pub mod verify;
 
+#[cfg(feature = "server")]
 pub use crate::models::permission::{Permission, PermissionSet};
+#[cfg(feature = "server")]
 pub use crate::models::used_signature::MAX_SIGNATURE_SKEW_SECONDS;
+#[cfg(feature = "server")]
 pub use verify::{AuthError, AuthFailure, Principal};
