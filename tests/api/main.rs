@@ -12,6 +12,7 @@ mod groups;
 mod hostile;
 mod invariants;
 mod isolation;
+mod layers;
 mod live_server;
 mod openapi;
 mod precedence;

@@ -1,0 +1,97 @@
+//! The layer order `src/lib.rs` states, held against the code: every `crate::…` path in a
+//! module of `src/` names a module of its own layer or of one below. A new import that runs
+//! back up (the domain reaching for an HTTP answer, the store for the domain) fails here with
+//! the file and the line.
+
+use std::path::Path;
+
+/// Each top-level module of `src/` and its layer, as `src/lib.rs` lists them (higher is
+/// further from the database). Modules of one layer may use each other.
+const LAYERS: &[(&str, u8)] = &[
+    ("cli", 10),
+    ("server", 9),
+    ("client", 9),
+    ("bootstrap", 8),
+    ("config", 7),
+    ("openapi", 7),
+    ("routes", 6),
+    ("state", 5),
+    ("auth", 4),
+    ("models", 3),
+    ("domain", 3),
+    ("secrets", 2),
+    ("db", 1),
+    ("api", 0),
+    ("role", 0),
+    ("credentials", 0),
+    ("limits", 0),
+    ("ids", 0),
+    ("rate_limit", 0),
+];
+
+fn layer_of(module: &str) -> Option<u8> {
+    LAYERS
+        .iter()
+        .find(|(name, _)| *name == module)
+        .map(|(_, layer)| *layer)
+}
+
+/// Every `.rs` file under `dir`, with the top-level module it belongs to.
+fn sources(dir: &Path, module: Option<&str>, found: &mut Vec<(String, std::path::PathBuf)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let owner = module.map(str::to_owned).unwrap_or_else(|| stem.clone());
+        if path.is_dir() {
+            sources(&path, Some(&owner), found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push((owner, path));
+        }
+    }
+}
+
+#[test]
+fn no_module_imports_from_a_layer_above_its_own() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, None, &mut files);
+    let mut upward = Vec::new();
+    let mut checked = 0;
+
+    for (module, path) in &files {
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let own = layer_of(module)
+            .unwrap_or_else(|| panic!("{} is in no layer: add {module} to LAYERS", path.display()));
+        let text = std::fs::read_to_string(path).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            // Comments may name any module; only code ties layers.
+            let code = line.split("//").next().unwrap_or_default();
+            for (at, _) in code.match_indices("crate::") {
+                let used: String = code[at + "crate::".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                let Some(layer) = layer_of(&used) else {
+                    continue;
+                };
+                checked += 1;
+                if layer > own {
+                    upward.push(format!(
+                        "{}:{}: {module} (layer {own}) uses {used} (layer {layer})",
+                        path.strip_prefix(&src).unwrap().display(),
+                        number + 1
+                    ));
+                }
+            }
+        }
+    }
+
+    assert!(checked > 100, "only {checked} imports read");
+    assert!(
+        upward.is_empty(),
+        "imports running back up:\n{}",
+        upward.join("\n")
+    );
+}
