@@ -135,7 +135,7 @@ impl AccessKey {
     /// What a key's sealed secret is bound to: its id, so a sealed value copied into another
     /// key's row does not open there.
     pub fn associated_data(id: &AccessKeyId) -> Vec<u8> {
-        secrets::associated_data(id.as_str())
+        secrets::associated_data(id)
     }
 
     /// The plaintext secret, opened with the master key its stored form names. A plaintext
@@ -158,7 +158,7 @@ impl AccessKey {
         id: &AccessKeyId,
         sealed: &str,
     ) -> Result<(), StoreError> {
-        secrets::store_sealed_secret(conn, id.as_str(), sealed)
+        secrets::store_sealed_secret(conn, id, sealed)
     }
 
     /// Finds a key by its id, revoked or not.
