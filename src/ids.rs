@@ -1,7 +1,8 @@
 //! The ids of organizations, groups, users and access keys, one type each, so a call that takes
 //! a group id and an organization id cannot be given them the other way round. Each is stored
 //! as text and compared as the exact text it holds: parsing and case rules stay with whoever
-//! reads an id from outside (the routes take only lowercase hyphenated UUIDs).
+//! reads an id from outside (the routes accept a hyphenated UUID in any case and pass it on in
+//! lowercase, the form the service mints).
 //!
 //! The JSON shapes in [`crate::api`] keep plain strings: they are the wire format the SDK shares,
 //! and the SDK builds without this module.
