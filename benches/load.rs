@@ -46,6 +46,7 @@ use usergroups::auth::signer::{sign, Credentials};
 use usergroups::auth::PermissionSet;
 use usergroups::db::{self, DatabaseUrl, DbConnection, DbPool, PoolOptions};
 use usergroups::domain::{Group, NewGroup};
+use usergroups::ids::{AccessKeyId, GroupId, OrganizationId};
 use usergroups::models::{AccessKey, Organization, UsedSignature};
 use usergroups::secrets::Keyring;
 use usergroups::{configure, AppState, Limits};
@@ -131,10 +132,10 @@ impl Drop for BenchDatabase {
 /// which has one writer anyway), so filling the table does not take as long as the benchmark.
 fn create_groups(
     url: &DatabaseUrl,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     prefix: &str,
     count: usize,
-) -> Vec<String> {
+) -> Vec<GroupId> {
     let threads = match url {
         DatabaseUrl::Sqlite(_) => 1,
         DatabaseUrl::Postgres(_) => 4,
@@ -441,22 +442,20 @@ where
 
 /// Hands out each id once, across threads.
 struct IdQueue {
-    ids: Vec<String>,
+    ids: Vec<GroupId>,
     next: AtomicUsize,
 }
 
 impl IdQueue {
-    fn new(ids: Vec<String>) -> Arc<IdQueue> {
+    fn new(ids: Vec<GroupId>) -> Arc<IdQueue> {
         Arc::new(IdQueue {
             ids,
             next: AtomicUsize::new(0),
         })
     }
 
-    fn take(&self) -> Option<&str> {
-        self.ids
-            .get(self.next.fetch_add(1, Ordering::Relaxed))
-            .map(String::as_str)
+    fn take(&self) -> Option<&GroupId> {
+        self.ids.get(self.next.fetch_add(1, Ordering::Relaxed))
     }
 }
 
@@ -530,9 +529,9 @@ fn unique_signature() -> String {
 /// The raw DELETE: what the two `db::run` calls of a signed DELETE do, on two checkouts.
 fn raw_delete(
     pool: &DbPool,
-    access_key_id: &str,
-    organization_id: &str,
-    id: &str,
+    access_key_id: &AccessKeyId,
+    organization_id: &OrganizationId,
+    id: &GroupId,
 ) -> Result<(), String> {
     {
         let mut conn = pool.get().map_err(|e| e.to_string())?;
@@ -690,7 +689,7 @@ fn main() {
                 let pool = pool.clone();
                 let ids = Arc::clone(&get_ids);
                 let organization_id = organization_id.clone();
-                let access_key_id = credentials.access_key_id.clone();
+                let access_key_id = AccessKeyId::from(credentials.access_key_id.clone());
                 let mut next = index * 31;
                 move || {
                     let id = &ids[next % ids.len()];
@@ -738,7 +737,7 @@ fn main() {
                 let pool = pool.clone();
                 let ids = Arc::clone(&ids);
                 let organization_id = organization_id.clone();
-                let access_key_id = credentials.access_key_id.clone();
+                let access_key_id = AccessKeyId::from(credentials.access_key_id.clone());
                 move || {
                     let Some(id) = ids.take() else {
                         return Step::Exhausted;

@@ -13,6 +13,7 @@ use super::canonical;
 use super::header::{self, DATE_HEADER};
 use super::PermissionSet;
 use crate::db::{DbConnection, StoreError};
+use crate::ids::{AccessKeyId, OrganizationId};
 use crate::models::used_signature::MAX_SIGNATURE_SKEW_SECONDS;
 use crate::models::{AccessKey, UsedSignature};
 use crate::secrets::Keyring;
@@ -88,9 +89,9 @@ impl From<diesel::result::Error> for AuthError {
 #[derive(Debug, Clone)]
 pub struct Principal {
     /// The key's id.
-    pub access_key_id: String,
+    pub access_key_id: AccessKeyId,
     /// The organization the key acts for.
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     /// What the key may do.
     pub permissions: PermissionSet,
 }
@@ -98,7 +99,7 @@ pub struct Principal {
 /// What the headers of a request claim, checked for form and freshness but not yet against a key.
 #[derive(Debug, Clone)]
 pub struct Claim {
-    access_key_id: String,
+    access_key_id: AccessKeyId,
     signed_headers: Vec<String>,
     signature: [u8; 32],
     date_text: String,
@@ -157,7 +158,7 @@ impl Claim {
             return Err(AuthFailure::RequestFromFuture);
         }
         Ok(Claim {
-            access_key_id: authorization.access_key_id.to_owned(),
+            access_key_id: AccessKeyId::from(authorization.access_key_id),
             signed_headers: authorization
                 .signed_headers
                 .iter()
@@ -170,7 +171,7 @@ impl Claim {
     }
 
     /// The key id the request names.
-    pub fn access_key_id(&self) -> &str {
+    pub fn access_key_id(&self) -> &AccessKeyId {
         &self.access_key_id
     }
 

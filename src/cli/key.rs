@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::{open, print_json};
 use crate::auth::PermissionSet;
 use crate::config::{DatabaseArgs, MasterKeyArgs};
+use crate::ids::{AccessKeyId, OrganizationId};
 use crate::models::{AccessKey, Organization};
 use crate::routes::rfc3339_text;
 use crate::secrets;
@@ -20,7 +21,7 @@ pub(super) enum KeyCommand {
     Create {
         /// The organization the key acts for.
         #[arg(long = "org")]
-        organization_id: String,
+        organization_id: OrganizationId,
         /// Comma-separated permissions [default: all six].
         #[arg(long, value_parser = parse_permissions)]
         permissions: Option<PermissionSet>,
@@ -33,14 +34,14 @@ pub(super) enum KeyCommand {
     List {
         /// The organization.
         #[arg(long = "org")]
-        organization_id: String,
+        organization_id: OrganizationId,
         #[command(flatten)]
         database: DatabaseArgs,
     },
     /// Revoke an access key: every instance refuses it from the next request on.
     Revoke {
         /// The key's id.
-        access_key_id: String,
+        access_key_id: AccessKeyId,
         #[command(flatten)]
         database: DatabaseArgs,
     },

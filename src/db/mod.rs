@@ -376,11 +376,6 @@ pub fn init(url: &DatabaseUrl, options: PoolOptions) -> Result<DbPool, InitError
     Ok(pool)
 }
 
-/// A new time-ordered id (UUID v7, lowercase), so "createdAt, then id" is creation order.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
 /// The current time as stored: UTC, truncated to whole seconds as the contract shows it.
 pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(0)

@@ -4,7 +4,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{contains_pattern, fold_case, new_id, DomainError, PageRequest, Resource, RowLock};
+use super::{
+    contains_pattern, fold_case, DomainError, GroupId, OrganizationId, PageRequest, Resource,
+    RowLock,
+};
 use crate::db::schema::{user_groups, users};
 use crate::db::{self, DbConnection};
 
@@ -13,9 +16,9 @@ use crate::db::{self, DbConnection};
 #[diesel(table_name = user_groups)]
 pub struct Group {
     /// UUID v7.
-    pub id: String,
+    pub id: GroupId,
     /// The owning organization.
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     /// Trimmed, 1 to 255 characters, unique among the organization's live groups.
     pub name: String,
     /// Free text, up to 2,000 characters.
@@ -62,8 +65,8 @@ pub struct GroupChanges {
 #[derive(Insertable, AsChangeset)]
 #[diesel(table_name = user_groups, treat_none_as_null = true)]
 struct GroupRow<'a> {
-    id: &'a str,
-    organization_id: &'a str,
+    id: &'a GroupId,
+    organization_id: &'a OrganizationId,
     name: &'a str,
     name_folded: String,
     description: Option<&'a str>,
@@ -95,7 +98,7 @@ impl<'a> From<&'a Group> for GroupRow<'a> {
 
 /// The one filter every read of groups uses: the organization's live groups.
 #[diesel::dsl::auto_type(no_type_alias)]
-pub fn visible_to<'a>(organization_id: &'a str) -> _ {
+pub fn visible_to<'a>(organization_id: &'a OrganizationId) -> _ {
     user_groups::organization_id
         .eq(organization_id)
         .and(user_groups::deleted_at.is_null())
@@ -106,13 +109,13 @@ impl NewGroup {
     pub fn insert(
         &self,
         conn: &mut DbConnection,
-        organization_id: &str,
+        organization_id: &OrganizationId,
     ) -> Result<Group, DomainError> {
         db::write_transaction(conn, |conn| {
             let now = db::now();
             let group = Group {
-                id: new_id(),
-                organization_id: organization_id.to_owned(),
+                id: GroupId::new(),
+                organization_id: organization_id.clone(),
                 name: self.name.clone(),
                 description: self.description.clone(),
                 external_id: self.external_id.clone(),
@@ -133,8 +136,8 @@ impl Group {
     /// The organization's live group `id`; [`DomainError::NotFound`] when there is none.
     pub fn get(
         conn: &mut DbConnection,
-        organization_id: &str,
-        id: &str,
+        organization_id: &OrganizationId,
+        id: &GroupId,
     ) -> Result<Group, DomainError> {
         Group::find(conn, organization_id, id)?.ok_or(DomainError::NotFound(Resource::Group))
     }
@@ -142,8 +145,8 @@ impl Group {
     /// The organization's live group `id`, if any.
     pub fn find(
         conn: &mut DbConnection,
-        organization_id: &str,
-        id: &str,
+        organization_id: &OrganizationId,
+        id: &GroupId,
     ) -> Result<Option<Group>, DomainError> {
         Ok(user_groups::table
             .filter(user_groups::id.eq(id))
@@ -157,7 +160,7 @@ impl Group {
     /// `search` matches a case-insensitive substring of the name or the description.
     pub fn list(
         conn: &mut DbConnection,
-        organization_id: &str,
+        organization_id: &OrganizationId,
         search: Option<&str>,
         page: PageRequest,
     ) -> Result<(Vec<Group>, i64), DomainError> {
@@ -193,8 +196,8 @@ impl Group {
     /// the group's row lock (so it cannot revive a group deleted meanwhile).
     pub fn update(
         conn: &mut DbConnection,
-        organization_id: &str,
-        id: &str,
+        organization_id: &OrganizationId,
+        id: &GroupId,
         changes: &GroupChanges,
     ) -> Result<Group, DomainError> {
         db::write_transaction(conn, |conn| {
@@ -228,8 +231,8 @@ impl Group {
     /// group's shared lock first: so a delete and a join racing each other never both succeed.
     pub fn soft_delete(
         conn: &mut DbConnection,
-        organization_id: &str,
-        id: &str,
+        organization_id: &OrganizationId,
+        id: &GroupId,
     ) -> Result<Group, DomainError> {
         db::write_transaction(conn, |conn| {
             let mut group = lock_live(conn, organization_id, id, RowLock::Exclusive)?
@@ -262,8 +265,8 @@ impl Group {
 /// by a transaction that committed while this one waited is not returned.
 pub fn lock_live(
     conn: &mut DbConnection,
-    organization_id: &str,
-    id: &str,
+    organization_id: &OrganizationId,
+    id: &GroupId,
     lock: RowLock,
 ) -> Result<Option<Group>, DomainError> {
     // A closure, not a value: the selection's backend is fixed where each arm uses it.

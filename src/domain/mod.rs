@@ -17,9 +17,8 @@ pub use error::{AdminChange, DomainError, InvalidField, Resource, UniqueField};
 pub use group::{Group, GroupChanges, NewGroup};
 pub use user::{NewUser, User, UserChanges};
 
+pub use crate::ids::{GroupId, OrganizationId, UserId};
 pub use crate::role::Role;
-
-use crate::db::new_id;
 
 /// A page request as the list routes take it: `page` from 1, `limit` from 1 to 100.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

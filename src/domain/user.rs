@@ -5,8 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{
-    contains_pattern, fold_case, group, new_id, AdminChange, DomainError, InvalidField,
-    PageRequest, Resource, Role, RowLock,
+    contains_pattern, fold_case, group, AdminChange, DomainError, GroupId, InvalidField,
+    OrganizationId, PageRequest, Resource, Role, RowLock, UserId,
 };
 use crate::db::schema::{organizations, users};
 use crate::db::{self, DbConnection};
@@ -16,9 +16,9 @@ use crate::db::{self, DbConnection};
 #[diesel(table_name = users)]
 pub struct User {
     /// UUID v7.
-    pub id: String,
+    pub id: UserId,
     /// The owning organization.
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     /// Trimmed, 1 to 100 characters.
     pub first_name: String,
     /// Trimmed, 1 to 100 characters.
@@ -30,7 +30,7 @@ pub struct User {
     /// An https URL.
     pub avatar: Option<String>,
     /// The group the user belongs to, if any.
-    pub user_group_id: Option<String>,
+    pub user_group_id: Option<GroupId>,
     /// Creation time (UTC, whole seconds).
     pub created_at: NaiveDateTime,
     /// Time of the last change.
@@ -64,7 +64,7 @@ pub struct NewUser {
     /// Optional https URL.
     pub avatar: Option<String>,
     /// Optional group to join.
-    pub user_group_id: Option<String>,
+    pub user_group_id: Option<GroupId>,
 }
 
 /// A partial update: `None` leaves a field as it is; `Some(None)` clears a nullable one.
@@ -79,15 +79,15 @@ pub struct UserChanges {
     /// New avatar, or `Some(None)` to remove it.
     pub avatar: Option<Option<String>>,
     /// New group, or `Some(None)` to leave the current one.
-    pub user_group_id: Option<Option<String>>,
+    pub user_group_id: Option<Option<GroupId>>,
 }
 
 /// The row as written: the user plus the case-folded copies search and uniqueness use.
 #[derive(Insertable, AsChangeset)]
 #[diesel(table_name = users, treat_none_as_null = true)]
 struct UserRow<'a> {
-    id: &'a str,
-    organization_id: &'a str,
+    id: &'a UserId,
+    organization_id: &'a OrganizationId,
     first_name: &'a str,
     last_name: &'a str,
     full_name_folded: String,
@@ -95,7 +95,7 @@ struct UserRow<'a> {
     email_folded: String,
     role: Role,
     avatar: Option<&'a str>,
-    user_group_id: Option<&'a str>,
+    user_group_id: Option<&'a GroupId>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     deleted_at: Option<NaiveDateTime>,
@@ -113,7 +113,7 @@ impl<'a> From<&'a User> for UserRow<'a> {
             email_folded: fold_case(&user.email),
             role: user.role,
             avatar: user.avatar.as_deref(),
-            user_group_id: user.user_group_id.as_deref(),
+            user_group_id: user.user_group_id.as_ref(),
             created_at: user.created_at,
             updated_at: user.updated_at,
             deleted_at: user.deleted_at,
@@ -123,7 +123,7 @@ impl<'a> From<&'a User> for UserRow<'a> {
 
 /// The one filter every read of users uses: the organization's live users.
 #[diesel::dsl::auto_type(no_type_alias)]
-pub fn visible_to<'a>(organization_id: &'a str) -> _ {
+pub fn visible_to<'a>(organization_id: &'a OrganizationId) -> _ {
     users::organization_id
         .eq(organization_id)
         .and(users::deleted_at.is_null())
@@ -133,8 +133,8 @@ pub fn visible_to<'a>(organization_id: &'a str) -> _ {
 /// either sees this member or happens before and makes this write fail.
 fn lock_group_to_join(
     conn: &mut DbConnection,
-    organization_id: &str,
-    group_id: &str,
+    organization_id: &OrganizationId,
+    group_id: &GroupId,
 ) -> Result<(), DomainError> {
     group::lock_live(conn, organization_id, group_id, RowLock::Shared)?
         .map(|_| ())
@@ -166,7 +166,7 @@ impl NewUser {
     pub fn insert(
         &self,
         conn: &mut DbConnection,
-        organization_id: &str,
+        organization_id: &OrganizationId,
     ) -> Result<User, DomainError> {
         db::write_transaction(conn, |conn| {
             if let Some(group_id) = &self.user_group_id {
@@ -174,8 +174,8 @@ impl NewUser {
             }
             let now = db::now();
             let user = User {
-                id: new_id(),
-                organization_id: organization_id.to_owned(),
+                id: UserId::new(),
+                organization_id: organization_id.clone(),
                 first_name: self.first_name.clone(),
                 last_name: self.last_name.clone(),
                 email: self.email.clone(),
@@ -198,8 +198,8 @@ impl User {
     /// The organization's live user `id`; [`DomainError::NotFound`] when there is none.
     pub fn get(
         conn: &mut DbConnection,
-        organization_id: &str,
-        id: &str,
+        organization_id: &OrganizationId,
+        id: &UserId,
     ) -> Result<User, DomainError> {
         User::find(conn, organization_id, id)?.ok_or(DomainError::NotFound(Resource::User))
     }
@@ -207,8 +207,8 @@ impl User {
     /// The organization's live user `id`, if any.
     pub fn find(
         conn: &mut DbConnection,
-        organization_id: &str,
-        id: &str,
+        organization_id: &OrganizationId,
+        id: &UserId,
     ) -> Result<Option<User>, DomainError> {
         Ok(users::table
             .filter(users::id.eq(id))
@@ -223,9 +223,9 @@ impl User {
     /// `group_id` keeps only the group's active members.
     pub fn list(
         conn: &mut DbConnection,
-        organization_id: &str,
+        organization_id: &OrganizationId,
         search: Option<&str>,
-        group_id: Option<&str>,
+        group_id: Option<&GroupId>,
         page: PageRequest,
     ) -> Result<(Vec<User>, i64), DomainError> {
         let filtered = || {
@@ -242,7 +242,7 @@ impl User {
                 );
             }
             if let Some(group_id) = group_id {
-                query = query.filter(users::user_group_id.eq(group_id.to_owned()));
+                query = query.filter(users::user_group_id.eq(group_id.clone()));
             }
             query
         };
@@ -263,8 +263,8 @@ impl User {
     /// a group takes that group's shared lock; demoting the last live admin is refused.
     pub fn update(
         conn: &mut DbConnection,
-        organization_id: &str,
-        id: &str,
+        organization_id: &OrganizationId,
+        id: &UserId,
         changes: &UserChanges,
     ) -> Result<User, DomainError> {
         db::write_transaction(conn, |conn| {
@@ -303,8 +303,8 @@ impl User {
     /// Soft-deletes the organization's live user `id`; the last live admin cannot be deleted.
     pub fn soft_delete(
         conn: &mut DbConnection,
-        organization_id: &str,
-        id: &str,
+        organization_id: &OrganizationId,
+        id: &UserId,
     ) -> Result<User, DomainError> {
         db::write_transaction(conn, |conn| {
             let mut user = lock_live(conn, organization_id, id)?
@@ -325,13 +325,16 @@ impl User {
 
 /// Serializes, per organization, the writes that could remove its last admin (a delete or a
 /// demotion): each takes this lock before counting the admins that would remain.
-fn lock_organization(conn: &mut DbConnection, organization_id: &str) -> Result<(), DomainError> {
+fn lock_organization(
+    conn: &mut DbConnection,
+    organization_id: &OrganizationId,
+) -> Result<(), DomainError> {
     if let DbConnection::Pg(c) = conn {
         organizations::table
             .find(organization_id)
             .select(organizations::id)
             .for_update()
-            .first::<String>(c)
+            .first::<OrganizationId>(c)
             .optional()?;
     }
     Ok(())
@@ -340,8 +343,8 @@ fn lock_organization(conn: &mut DbConnection, organization_id: &str) -> Result<(
 /// The organization's live user `id`, locked for update until the end of the transaction.
 fn lock_live(
     conn: &mut DbConnection,
-    organization_id: &str,
-    id: &str,
+    organization_id: &OrganizationId,
+    id: &UserId,
 ) -> Result<Option<User>, DomainError> {
     let query = || {
         users::table

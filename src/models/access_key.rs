@@ -14,6 +14,7 @@ use super::permission::PermissionSet;
 use crate::credentials::Credentials;
 use crate::db::schema::access_keys;
 use crate::db::{self, DbConnection, StoreError};
+use crate::ids::{AccessKeyId, OrganizationId};
 use crate::secrets::{self, Keyring, SecretsError, SECRETS_LOCK};
 
 /// An access key row.
@@ -21,9 +22,9 @@ use crate::secrets::{self, Keyring, SecretsError, SECRETS_LOCK};
 #[diesel(table_name = access_keys)]
 pub struct AccessKey {
     /// The public key id (`OLAK…`), sent in every request's `Credential`.
-    pub id: String,
+    pub id: AccessKeyId,
     /// The organization the key acts for.
-    pub organization_id: String,
+    pub organization_id: OrganizationId,
     /// The shared secret the signature is made with, as stored: sealed under the master key
     /// (`v1:<fingerprint>:…`, see [`AccessKey::open_secret`]), or plaintext in a database from
     /// before sealing until the next start seals it.
@@ -71,7 +72,7 @@ impl AccessKey {
     pub fn create(
         conn: &mut DbConnection,
         keyring: &Keyring,
-        organization_id: &str,
+        organization_id: &OrganizationId,
         permissions: PermissionSet,
     ) -> Result<(AccessKey, Credentials), StoreError> {
         db::write_transaction(conn, |conn| {
@@ -89,7 +90,7 @@ impl AccessKey {
     pub fn create_in_transaction(
         conn: &mut DbConnection,
         keyring: &Keyring,
-        organization_id: &str,
+        organization_id: &OrganizationId,
         permissions: PermissionSet,
     ) -> Result<(AccessKey, Credentials), StoreError> {
         if let DbConnection::Pg(c) = conn {
@@ -111,12 +112,15 @@ impl AccessKey {
                 })
             })?,
         };
-        let id = format!("{KEY_ID_PREFIX}{}", random_text(KEY_ID_ALPHABET, 20)?);
+        let id = AccessKeyId::from(format!(
+            "{KEY_ID_PREFIX}{}",
+            random_text(KEY_ID_ALPHABET, 20)?
+        ));
         let secret = Zeroizing::new(random_text(SECRET_ALPHABET, 40)?);
         let key = AccessKey {
             sealed_secret: master_key.seal(&secret, &AccessKey::associated_data(&id))?,
             id,
-            organization_id: organization_id.to_owned(),
+            organization_id: organization_id.clone(),
             permissions: permissions.to_string(),
             created_at: db::now(),
             revoked_at: None,
@@ -124,13 +128,13 @@ impl AccessKey {
         diesel::insert_into(access_keys::table)
             .values(&key)
             .execute(conn)?;
-        let credentials = Credentials::new(key.id.clone(), secret.as_str());
+        let credentials = Credentials::new(key.id.as_str(), secret.as_str());
         Ok((key, credentials))
     }
 
     /// What a key's sealed secret is bound to: its id, so a sealed value copied into another
     /// key's row does not open there.
-    pub fn associated_data(id: &str) -> Vec<u8> {
+    pub fn associated_data(id: &AccessKeyId) -> Vec<u8> {
         secrets::associated_data(id)
     }
 
@@ -151,14 +155,17 @@ impl AccessKey {
     /// Replaces a key's stored secret with `sealed` (a re-seal; the secret itself is unchanged).
     pub fn store_sealed_secret(
         conn: &mut DbConnection,
-        id: &str,
+        id: &AccessKeyId,
         sealed: &str,
     ) -> Result<(), StoreError> {
         secrets::store_sealed_secret(conn, id, sealed)
     }
 
     /// Finds a key by its id, revoked or not.
-    pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<AccessKey>, StoreError> {
+    pub fn find(
+        conn: &mut DbConnection,
+        id: &AccessKeyId,
+    ) -> Result<Option<AccessKey>, StoreError> {
         Ok(access_keys::table
             .find(id)
             .select(AccessKey::as_select())
@@ -169,7 +176,7 @@ impl AccessKey {
     /// The organization's keys, oldest first.
     pub fn list(
         conn: &mut DbConnection,
-        organization_id: &str,
+        organization_id: &OrganizationId,
     ) -> Result<Vec<AccessKey>, StoreError> {
         Ok(access_keys::table
             .filter(access_keys::organization_id.eq(organization_id))
@@ -179,7 +186,10 @@ impl AccessKey {
     }
 
     /// Revokes a key; revoking it again keeps the first revocation time. `None` when no such key.
-    pub fn revoke(conn: &mut DbConnection, id: &str) -> Result<Option<AccessKey>, StoreError> {
+    pub fn revoke(
+        conn: &mut DbConnection,
+        id: &AccessKeyId,
+    ) -> Result<Option<AccessKey>, StoreError> {
         db::write_transaction(conn, |conn| {
             let Some(mut key) = AccessKey::find(conn, id)? else {
                 return Ok(None);
@@ -211,8 +221,8 @@ mod tests {
     #[test]
     fn debug_output_of_an_access_key_shows_no_secret_sealed_or_not() {
         let key = AccessKey {
-            id: "OLAKTEST".to_owned(),
-            organization_id: "org".to_owned(),
+            id: AccessKeyId::from("OLAKTEST"),
+            organization_id: OrganizationId::from("org"),
             sealed_secret: "v1:0011223344556677:deadbeef".to_owned(),
             permissions: "users:read".to_owned(),
             created_at: db::now(),

@@ -7,13 +7,14 @@ use serde::Serialize;
 
 use crate::db::schema::organizations;
 use crate::db::{self, DbConnection, StoreError};
+use crate::ids::OrganizationId;
 
 /// An organization row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = organizations)]
 pub struct Organization {
     /// UUID v7.
-    pub id: String,
+    pub id: OrganizationId,
     /// Display name.
     pub name: String,
     /// When it was created.
@@ -25,7 +26,7 @@ impl Organization {
     /// Creates an organization named `name`.
     pub fn create(conn: &mut DbConnection, name: &str) -> Result<Organization, StoreError> {
         let org = Organization {
-            id: db::new_id(),
+            id: OrganizationId::new(),
             name: name.to_owned(),
             created_at: db::now(),
         };
@@ -36,7 +37,10 @@ impl Organization {
     }
 
     /// Finds an organization by id.
-    pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Organization>, StoreError> {
+    pub fn find(
+        conn: &mut DbConnection,
+        id: &OrganizationId,
+    ) -> Result<Option<Organization>, StoreError> {
         Ok(organizations::table
             .find(id)
             .select(Organization::as_select())

@@ -11,6 +11,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use super::error::ApiError;
 use crate::auth::verify::Principal;
 use crate::auth::Permission;
+use crate::ids::OrganizationId;
 
 /// The verified caller of a `/api/v1/` route and the body it sent.
 #[derive(Debug, Clone)]
@@ -23,7 +24,7 @@ pub struct Caller {
 
 impl Caller {
     /// The organization the caller acts for.
-    pub fn organization_id(&self) -> &str {
+    pub fn organization_id(&self) -> &OrganizationId {
         &self.principal.organization_id
     }
 

@@ -15,7 +15,7 @@ use super::{json_response, page_of};
 use crate::api::{self, CreateGroup, ErrorBody, UpdateGroup};
 use crate::auth::Permission;
 use crate::db;
-use crate::domain::{Group, GroupChanges, NewGroup};
+use crate::domain::{Group, GroupChanges, GroupId, NewGroup, OrganizationId};
 use crate::limits;
 use crate::state::AppState;
 
@@ -28,11 +28,11 @@ fn group_body(group: Group) -> Result<api::Group, ApiError> {
                 group.id
             ))
         })?,
-        id: group.id,
+        id: group.id.into_inner(),
         name: group.name,
         description: group.description,
         external_id: group.external_id,
-        organization_id: group.organization_id,
+        organization_id: group.organization_id.into_inner(),
         created_at: group.created_at.and_utc(),
         updated_at: group.updated_at.and_utc(),
         deleted_at: group.deleted_at.map(|t| t.and_utc()),
@@ -147,7 +147,7 @@ pub async fn create_group(
         external_id: external_id.flatten(),
         extra_fields: extra_fields.unwrap_or_else(|| "{}".to_owned()),
     };
-    let organization_id = caller.organization_id().to_owned();
+    let organization_id = caller.organization_id().clone();
     let group = db::run(&state.pool, move |conn| {
         new_group.insert(conn, &organization_id)
     })
@@ -203,16 +203,16 @@ pub async fn list_groups(
     caller.require(Permission::UserGroupsRead)?;
     let mut query = Query::parse(&req, &["page", "limit", "search", "organizationId"]);
     let page = query.page_request();
-    let organization = query.uuid("organizationId");
+    let organization = query.uuid::<OrganizationId>("organizationId");
     let search = query.search();
     query.finish()?;
-    if organization.is_some_and(|org| org != caller.organization_id()) {
+    if organization.is_some_and(|org| org != *caller.organization_id()) {
         return Ok(json_response(
             StatusCode::OK,
             &page_of::<api::Group>(Vec::new(), page, 0),
         ));
     }
-    let organization_id = caller.organization_id().to_owned();
+    let organization_id = caller.organization_id().clone();
     let (groups, total) = db::run(&state.pool, move |conn| {
         Group::list(conn, &organization_id, search.as_deref(), page)
     })
@@ -256,8 +256,8 @@ pub async fn get_group(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::UserGroupsRead)?;
-    let id = id_only(&req)?;
-    let organization_id = caller.organization_id().to_owned();
+    let id: GroupId = id_only(&req)?;
+    let organization_id = caller.organization_id().clone();
     let group = db::run(&state.pool, move |conn| {
         Group::get(conn, &organization_id, &id)
     })
@@ -317,7 +317,7 @@ pub async fn update_group(
     require_json(&req)?;
     no_query(&req)?;
     let mut body = JsonObject::parse(&caller.body)?;
-    let id = path_id(&req, &mut body.errors);
+    let id: Option<GroupId> = path_id(&req, &mut body.errors);
     let name = body.take_trimmed("name", false, limits::GROUP_NAME_MAX);
     let (description, external_id, extra_fields) = take_optional_fields(&mut body);
     body.finish()?;
@@ -328,7 +328,7 @@ pub async fn update_group(
         external_id,
         extra_fields,
     };
-    let organization_id = caller.organization_id().to_owned();
+    let organization_id = caller.organization_id().clone();
     let group = db::run(&state.pool, move |conn| {
         Group::update(conn, &organization_id, &id, &changes)
     })
@@ -382,8 +382,8 @@ pub async fn delete_group(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::UserGroupsDelete)?;
-    let id = id_only(&req)?;
-    let organization_id = caller.organization_id().to_owned();
+    let id: GroupId = id_only(&req)?;
+    let organization_id = caller.organization_id().clone();
     let group = db::run(&state.pool, move |conn| {
         Group::soft_delete(conn, &organization_id, &id)
     })

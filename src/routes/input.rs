@@ -463,10 +463,10 @@ impl Query {
         Some(text.to_owned())
     }
 
-    /// An optional UUID parameter.
-    pub fn uuid(&mut self, name: &str) -> Option<String> {
+    /// An optional UUID parameter, as the kind of id it names.
+    pub fn uuid<Id: From<String>>(&mut self, name: &str) -> Option<Id> {
         let text = self.get(name)?;
-        let id = parse_uuid(text);
+        let id = parse_uuid(text).map(Id::from);
         if id.is_none() {
             self.errors.add(name, format!("{name} must be a UUID"));
         }
@@ -484,9 +484,10 @@ pub fn no_query(req: &HttpRequest) -> Result<(), ApiError> {
     Query::parse(req, &[]).finish()
 }
 
-/// The `{id}` of a route; a malformed one is recorded in `errors`.
-pub fn path_id(req: &HttpRequest, errors: &mut FieldErrors) -> Option<String> {
-    let id = parse_uuid(req.match_info().get("id").unwrap_or_default());
+/// The `{id}` of a route, as the kind of id the route names; a malformed one is recorded in
+/// `errors`.
+pub fn path_id<Id: From<String>>(req: &HttpRequest, errors: &mut FieldErrors) -> Option<Id> {
+    let id = parse_uuid(req.match_info().get("id").unwrap_or_default()).map(Id::from);
     if id.is_none() {
         errors.add("id", "id must be a UUID");
     }
@@ -494,7 +495,7 @@ pub fn path_id(req: &HttpRequest, errors: &mut FieldErrors) -> Option<String> {
 }
 
 /// The input of a route that takes only an `{id}` and no query: the id, or the 400.
-pub fn id_only(req: &HttpRequest) -> Result<String, ApiError> {
+pub fn id_only<Id: From<String>>(req: &HttpRequest) -> Result<Id, ApiError> {
     let mut query = Query::parse(req, &[]);
     let id = path_id(req, &mut query.errors);
     query.finish()?;

@@ -15,7 +15,7 @@ use super::{json_response, page_of};
 use crate::api::{self, CreateUser, ErrorBody, UpdateUser};
 use crate::auth::Permission;
 use crate::db;
-use crate::domain::{NewUser, Role, User, UserChanges};
+use crate::domain::{GroupId, NewUser, OrganizationId, Role, User, UserChanges, UserId};
 use crate::limits;
 use crate::state::AppState;
 
@@ -23,14 +23,14 @@ use crate::state::AppState;
 fn user_body(user: User) -> api::User {
     api::User {
         full_name: user.full_name(),
-        id: user.id,
+        id: user.id.into_inner(),
         first_name: user.first_name,
         last_name: user.last_name,
         email: user.email,
         role: user.role,
         avatar: user.avatar,
-        organization_id: user.organization_id,
-        user_group_id: user.user_group_id,
+        organization_id: user.organization_id.into_inner(),
+        user_group_id: user.user_group_id.map(GroupId::into_inner),
         created_at: user.created_at.and_utc(),
         updated_at: user.updated_at.and_utc(),
         deleted_at: user.deleted_at.map(|t| t.and_utc()),
@@ -118,11 +118,11 @@ fn take_avatar(body: &mut JsonObject<'_>) -> Option<Option<String>> {
     Some(avatar)
 }
 
-fn take_group_id(body: &mut JsonObject<'_>) -> Option<Option<String>> {
+fn take_group_id(body: &mut JsonObject<'_>) -> Option<Option<GroupId>> {
     match body.take_string("userGroupId")? {
         None => Some(None),
         Some(text) => match parse_uuid(&text) {
-            Some(id) => Some(Some(id)),
+            Some(id) => Some(Some(GroupId::from(id))),
             None => {
                 body.errors.add("userGroupId", "userGroupId must be a UUID");
                 None
@@ -203,7 +203,7 @@ pub async fn create_user(
         avatar: avatar.flatten(),
         user_group_id: user_group_id.flatten(),
     };
-    let organization_id = caller.organization_id().to_owned();
+    let organization_id = caller.organization_id().clone();
     let user = db::run(&state.pool, move |conn| {
         new_user.insert(conn, &organization_id)
     })
@@ -269,23 +269,23 @@ pub async fn list_users(
         &["page", "limit", "search", "organizationId", "userGroupId"],
     );
     let page = query.page_request();
-    let organization = query.uuid("organizationId");
-    let group_id = query.uuid("userGroupId");
+    let organization = query.uuid::<OrganizationId>("organizationId");
+    let group_id = query.uuid::<GroupId>("userGroupId");
     let search = query.search();
     query.finish()?;
-    if organization.is_some_and(|org| org != caller.organization_id()) {
+    if organization.is_some_and(|org| org != *caller.organization_id()) {
         return Ok(json_response(
             StatusCode::OK,
             &page_of::<api::User>(Vec::new(), page, 0),
         ));
     }
-    let organization_id = caller.organization_id().to_owned();
+    let organization_id = caller.organization_id().clone();
     let (users, total) = db::run(&state.pool, move |conn| {
         User::list(
             conn,
             &organization_id,
             search.as_deref(),
-            group_id.as_deref(),
+            group_id.as_ref(),
             page,
         )
     })
@@ -325,8 +325,8 @@ pub async fn get_user(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::UsersRead)?;
-    let id = id_only(&req)?;
-    let organization_id = caller.organization_id().to_owned();
+    let id: UserId = id_only(&req)?;
+    let organization_id = caller.organization_id().clone();
     let user = db::run(&state.pool, move |conn| {
         User::get(conn, &organization_id, &id)
     })
@@ -385,7 +385,7 @@ pub async fn update_user(
     require_json(&req)?;
     no_query(&req)?;
     let mut body = JsonObject::parse(&caller.body)?;
-    let id = path_id(&req, &mut body.errors);
+    let id: Option<UserId> = path_id(&req, &mut body.errors);
     if body.has("email") {
         body.take("email");
         body.errors.add("email", "email cannot be changed");
@@ -399,7 +399,7 @@ pub async fn update_user(
     };
     body.finish()?;
     let id = id.ok_or_else(|| ApiError::internal("a bad id was not reported"))?;
-    let organization_id = caller.organization_id().to_owned();
+    let organization_id = caller.organization_id().clone();
     let user = db::run(&state.pool, move |conn| {
         User::update(conn, &organization_id, &id, &changes)
     })
@@ -450,8 +450,8 @@ pub async fn delete_user(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::UsersDelete)?;
-    let id = id_only(&req)?;
-    let organization_id = caller.organization_id().to_owned();
+    let id: UserId = id_only(&req)?;
+    let organization_id = caller.organization_id().clone();
     let user = db::run(&state.pool, move |conn| {
         User::soft_delete(conn, &organization_id, &id)
     })

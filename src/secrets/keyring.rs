@@ -13,6 +13,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use super::key_file::shown;
 use super::master_key::{hex, unhex};
 use super::{pending_key_file, read_key_file, MasterKey, SecretsError};
+use crate::ids::AccessKeyId;
 
 const VERSION_PREFIX: &str = "v1:";
 const NONCE_LEN: usize = 12;
@@ -21,7 +22,7 @@ const NONCE_LEN: usize = 12;
 // knows nothing of AES-GCM or the stored form.
 /// The associated data that binds a sealed secret to its access key `id`: the secret of one key
 /// copied into another key's row does not open.
-pub fn associated_data(id: &str) -> Vec<u8> {
+pub fn associated_data(id: &AccessKeyId) -> Vec<u8> {
     format!("usergroups access key {id}").into_bytes()
 }
 

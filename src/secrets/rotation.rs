@@ -20,6 +20,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::access_keys;
 use crate::db::{self, DbConnection, DbPool, StoreError};
+use crate::ids::AccessKeyId;
 
 /// The advisory lock under which PostgreSQL sessions re-seal secrets (exclusive) or add a sealed
 /// secret (shared), so a key created during a rotation is never sealed under the retired key.
@@ -64,7 +65,9 @@ pub fn stored_secrets(conn: &mut DbConnection) -> Result<Vec<String>, StoreError
 }
 
 /// Every access key's id and stored secret, revoked keys included, in id order (for re-sealing).
-fn stored_secrets_by_key(conn: &mut DbConnection) -> Result<Vec<(String, String)>, StoreError> {
+fn stored_secrets_by_key(
+    conn: &mut DbConnection,
+) -> Result<Vec<(AccessKeyId, String)>, StoreError> {
     Ok(access_keys::table
         .order(access_keys::id.asc())
         .select((access_keys::id, access_keys::secret))
@@ -75,7 +78,7 @@ fn stored_secrets_by_key(conn: &mut DbConnection) -> Result<Vec<(String, String)
 /// unchanged).
 pub fn store_sealed_secret(
     conn: &mut DbConnection,
-    id: &str,
+    id: &AccessKeyId,
     sealed: &str,
 ) -> Result<(), StoreError> {
     diesel::update(access_keys::table.find(id))

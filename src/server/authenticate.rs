@@ -84,7 +84,7 @@ pub async fn authenticate(
         Err(e) => return Ok(req.error_response(e).map_into_right_body()),
     };
     let decision = state.limits.rate_limits.check(
-        &caller.principal.access_key_id,
+        caller.principal.access_key_id.as_str(),
         RequestClass::of(req.method()),
     );
     let mut response = match decision {

@@ -15,6 +15,7 @@ use usergroups::auth::header::{format_date, parse_date};
 use usergroups::auth::signer::{self, Credentials};
 use usergroups::auth::MAX_SIGNATURE_SKEW_SECONDS;
 use usergroups::db::schema::used_signatures;
+use usergroups::ids::AccessKeyId;
 use usergroups::models::used_signature::RETENTION_SECONDS;
 use usergroups::models::{AccessKey, UsedSignature};
 use usergroups::Limits;
@@ -511,9 +512,12 @@ async fn a_key_id_the_server_never_issued_is_refused_as_unknown() {
 async fn a_revoked_key_is_refused_as_revoked_though_its_signature_is_right() {
     let app = spawn_app().await;
     assert_eq!(app.get(GROUPS).await.status.as_u16(), 200);
-    AccessKey::revoke(&mut app.connection(), &app.credentials.access_key_id)
-        .expect("revoke")
-        .expect("the key exists");
+    AccessKey::revoke(
+        &mut app.connection(),
+        &AccessKeyId::from(app.credentials.access_key_id.as_str()),
+    )
+    .expect("revoke")
+    .expect("the key exists");
 
     let response = app.get(GROUPS).await;
 
@@ -975,7 +979,11 @@ async fn when_several_checks_fail_the_earliest_in_the_contract_order_is_reported
     let stranger = Credentials::new("OLAKNOSUCHKEY0000000", "some secret");
     let wrong_secret = Credentials::new(app.credentials.access_key_id.clone(), "not the secret");
     let revoked = app.key_with("user-groups:read");
-    AccessKey::revoke(&mut app.connection(), &revoked.access_key_id).expect("revoke");
+    AccessKey::revoke(
+        &mut app.connection(),
+        &AccessKeyId::from(revoked.access_key_id.as_str()),
+    )
+    .expect("revoke");
     let old = now() - TimeDelta::hours(1);
     let valid = app.call("GET", GROUPS).headers();
     let cases: Vec<(&str, Headers, &str)> = vec![

@@ -17,6 +17,7 @@ use usergroups::api::{CreateGroup, CreateUser, UpdateGroup, UpdateUser};
 use usergroups::auth::signer::{self, Credentials};
 use usergroups::auth::PermissionSet;
 use usergroups::db::{self, DatabaseUrl, DbConnection, DbPool, PoolOptions};
+use usergroups::ids::OrganizationId;
 use usergroups::models::{AccessKey, Organization};
 use usergroups::secrets::Keyring;
 use usergroups::{configure, AppState, Limits};
@@ -206,7 +207,7 @@ pub fn new_organization(
     let org = Organization::create(&mut conn, "Test organization").expect("create an organization");
     let (_, credentials) =
         AccessKey::create(&mut conn, master_keys, &org.id, permissions).expect("create a key");
-    (org.id, credentials)
+    (org.id.into_inner(), credentials)
 }
 
 /// A request under construction: signed by default with the app's key, now, over every header
@@ -447,7 +448,7 @@ impl TestApp {
         let (_, credentials) = AccessKey::create(
             &mut conn,
             &self.state.master_keys,
-            &self.organization_id,
+            &OrganizationId::from(self.organization_id.as_str()),
             permissions.parse().expect("permissions"),
         )
         .expect("create a key");

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use usergroups::auth::signer::Credentials;
 use usergroups::db::{self, DatabaseUrl, DbPool, PoolOptions};
+use usergroups::ids::AccessKeyId;
 use usergroups::models::AccessKey;
 use usergroups::secrets::{
     self, pending_key_file, read_key_file, KeySource, Keyring, MasterKey, Reseal, MASTER_KEY_FILE,
@@ -176,10 +177,18 @@ async fn a_sealed_secret_copied_into_another_keys_row_does_not_verify() {
     let app = crate::helpers::spawn_app().await;
     let other = app.key_with("user-groups:read");
     let mut conn = app.connection();
-    let first = AccessKey::find(&mut conn, &app.credentials.access_key_id)
-        .unwrap()
-        .unwrap();
-    AccessKey::store_sealed_secret(&mut conn, &other.access_key_id, &first.sealed_secret).unwrap();
+    let first = AccessKey::find(
+        &mut conn,
+        &AccessKeyId::from(app.credentials.access_key_id.as_str()),
+    )
+    .unwrap()
+    .unwrap();
+    AccessKey::store_sealed_secret(
+        &mut conn,
+        &AccessKeyId::from(other.access_key_id.as_str()),
+        &first.sealed_secret,
+    )
+    .unwrap();
     drop(conn);
     // The other key's id with the first key's secret: what the moved row would accept.
     let forged = Credentials::new(
@@ -203,7 +212,7 @@ async fn a_plaintext_secret_of_an_older_database_is_refused_until_the_start_seal
     let credentials = keyed.app.credentials.clone();
     AccessKey::store_sealed_secret(
         &mut keyed.pool.get().unwrap(),
-        &credentials.access_key_id,
+        &AccessKeyId::from(credentials.access_key_id.as_str()),
         credentials.secret_access_key(),
     )
     .unwrap();
