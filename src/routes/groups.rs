@@ -80,7 +80,10 @@ fn take_optional_fields(
         Some(Some(json)) if json.len() > limits::EXTRA_FIELDS_MAX_BYTES => {
             body.errors.add(
                 "extraFields",
-                "extraFields must be at most 65536 bytes serialized",
+                format!(
+                    "extraFields must be at most {} bytes serialized",
+                    limits::EXTRA_FIELDS_MAX_BYTES
+                ),
             );
             None
         }

@@ -63,6 +63,8 @@ struct Member<'a> {
     /// Where it first appeared among the members, so unknown fields are reported in order.
     position: usize,
     value: &'a RawValue,
+    /// Whether the name came again, so a repetition is reported once.
+    repeated: bool,
 }
 
 /// The top-level members of a JSON object by name, and the names that appeared more than once
@@ -90,14 +92,17 @@ impl<'de> Deserialize<'de> for Members<'de> {
                 while let Some((name, value)) = map.next_entry::<String, &'de RawValue>()? {
                     match members.by_name.entry(name) {
                         Entry::Vacant(slot) => {
-                            slot.insert(Member { position, value });
+                            slot.insert(Member {
+                                position,
+                                value,
+                                repeated: false,
+                            });
                         }
-                        Entry::Occupied(first) => {
-                            // Reported once per name, however often it repeats.
-                            if first.get().position != usize::MAX {
+                        Entry::Occupied(mut first) => {
+                            if !first.get().repeated {
+                                first.get_mut().repeated = true;
                                 members.repeated.push(first.key().clone());
                             }
-                            first.into_mut().position = usize::MAX;
                         }
                     }
                     position += 1;
@@ -202,14 +207,14 @@ impl<'a> JsonObject<'a> {
 
     /// Takes a field that must be a JSON object, as compact JSON text that keeps its members'
     /// order and the exact text of its numbers. `Some(None)` for `null`. The object must be one
-    /// every client can read back: see [`check_storable_json`].
+    /// every client can read back: see [`storable_json`].
     pub fn take_object(&mut self, name: &str) -> Option<Option<String>> {
         match self.take(name) {
             Field::Absent => None,
             Field::Null => Some(None),
             Field::Value(raw) if raw.get().starts_with('{') => {
-                match check_storable_json(raw.get(), limits::EXTRA_FIELDS_MAX_DEPTH) {
-                    Ok(()) => Some(Some(compact_json(raw.get()))),
+                match storable_json(raw.get(), limits::EXTRA_FIELDS_MAX_DEPTH) {
+                    Ok(compact) => Some(Some(compact)),
                     Err(problem) => {
                         self.errors.add(name, format!("{name} {problem}"));
                         None
@@ -254,11 +259,14 @@ const NOT_UNICODE: &str = "must be valid Unicode (no lone surrogate escapes)";
 /// lone surrogate: JSON's grammar allows it, UTF-8 cannot hold it), no object repeating a key at
 /// any depth (parsers disagree on which one wins), and at most `max_depth` levels of nesting
 /// (parsers that recurse per level give up on deep documents). Numbers are not parsed, so their
-/// exact text stays whatever its size. One pass, time linear in the text.
+/// exact text stays whatever its size.
+///
+/// The same pass returns the text compact: the whitespace between tokens removed, strings and
+/// numbers byte for byte as they were. One pass, time linear in the text.
 ///
 /// `json` must already be valid JSON (a [`RawValue`]); the problem is returned as the end of a
 /// sentence about the field (`"must not repeat the key \"a\""`).
-pub fn check_storable_json(json: &str, max_depth: usize) -> Result<(), String> {
+pub fn storable_json(json: &str, max_depth: usize) -> Result<String, String> {
     /// An open array or object; an object remembers its keys and whether a key comes next.
     enum Open {
         Array,
@@ -268,10 +276,15 @@ pub fn check_storable_json(json: &str, max_depth: usize) -> Result<(), String> {
         },
     }
     let bytes = json.as_bytes();
+    let mut compact = String::with_capacity(json.len());
     let mut open: Vec<Open> = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
         match bytes[at] {
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                at += 1;
+                continue;
+            }
             b'{' | b'[' => {
                 if open.len() == max_depth {
                     return Err(format!("must not nest deeper than {max_depth} levels"));
@@ -314,14 +327,17 @@ pub fn check_storable_json(json: &str, max_depth: usize) -> Result<(), String> {
                         keys.insert(text);
                     }
                 }
+                compact.push_str(literal);
                 at = end;
                 continue;
             }
             _ => {}
         }
+        // Outside strings valid JSON is ASCII: one byte is one character.
+        compact.push(char::from(bytes[at]));
         at += 1;
     }
-    Ok(())
+    Ok(compact)
 }
 
 /// The index just past the closing quote of the JSON string literal opening at `start`.
@@ -335,32 +351,6 @@ fn string_end(bytes: &[u8], start: usize) -> usize {
         }
     }
     bytes.len()
-}
-
-/// Removes the whitespace between the tokens of valid JSON text, leaving strings and numbers
-/// byte for byte as they were.
-pub fn compact_json(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    let mut in_string = false;
-    let mut escaped = false;
-    for c in json.chars() {
-        if in_string {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            if c == '"' {
-                in_string = true;
-            }
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Checks a trimmed text field's length in Unicode characters.
@@ -510,7 +500,7 @@ mod tests {
     fn compacting_json_keeps_strings_numbers_and_order() {
         let json = "{ \"b\" : 1.50e3 ,\n \"a\": [ \"x  y\", \"q\\\" z\" ], \"n\": 123456789012345678901234567890 }";
         assert_eq!(
-            compact_json(json),
+            storable_json(json, 32).unwrap(),
             "{\"b\":1.50e3,\"a\":[\"x  y\",\"q\\\" z\"],\"n\":123456789012345678901234567890}"
         );
     }
@@ -563,7 +553,7 @@ mod tests {
             r#"{"a\"b":1,"a\\b":2,"ab":3}"#,
         ];
         for json in ok {
-            assert_eq!(check_storable_json(json, 32), Ok(()), "{json}");
+            assert!(storable_json(json, 32).is_ok(), "{json}");
         }
     }
 
@@ -583,11 +573,7 @@ mod tests {
             (r#"{"\udfff":1}"#, NOT_UNICODE),
         ];
         for (json, problem) in refused {
-            assert_eq!(
-                check_storable_json(json, 32),
-                Err(problem.to_owned()),
-                "{json}"
-            );
+            assert_eq!(storable_json(json, 32), Err(problem.to_owned()), "{json}");
         }
         let deep = |levels: usize| {
             format!(
@@ -596,9 +582,9 @@ mod tests {
                 "]".repeat(levels - 1)
             )
         };
-        assert_eq!(check_storable_json(&deep(32), 32), Ok(()));
+        assert!(storable_json(&deep(32), 32).is_ok());
         assert_eq!(
-            check_storable_json(&deep(33), 32),
+            storable_json(&deep(33), 32),
             Err("must not nest deeper than 32 levels".to_owned())
         );
     }
@@ -606,7 +592,7 @@ mod tests {
     #[test]
     fn a_key_repeated_in_sibling_objects_is_no_repetition() {
         assert_eq!(
-            check_storable_json(r#"{"a":{"k":1},"b":{"k":2},"k":3}"#, 32),
+            storable_json(r#"{"a":{"k":1},"b":{"k":2},"k":3}"#, 32).map(|_| ()),
             Ok(())
         );
     }
