@@ -3,8 +3,6 @@
 //! today) maps these to its own answers in its own module, so a rule is stated once and worded
 //! as each dialect words it.
 
-use std::fmt;
-
 use crate::db::{StoreError, TransactionError};
 
 /// A kind of record the domain knows.
@@ -123,15 +121,6 @@ fn taken_field(index: &str) -> Option<UniqueField> {
         Some(UniqueField::GroupName)
     } else {
         None
-    }
-}
-
-impl fmt::Display for Resource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Resource::Group => "user group",
-            Resource::User => "user",
-        })
     }
 }
 

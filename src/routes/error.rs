@@ -20,11 +20,10 @@ use std::fmt;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use diesel::result::Error as DieselError;
 
 use crate::api::ErrorBody;
 use crate::auth::verify::{AuthError, AuthFailure};
-use crate::db::{StoreError, TransactionError};
+use crate::db::StoreError;
 use crate::domain::{AdminChange, DomainError, InvalidField, Resource, UniqueField};
 use crate::limits;
 
@@ -161,13 +160,12 @@ pub enum ApiError {
         /// `Retry-After`.
         retry_after: u64,
     },
-    /// 503: the database cannot serve now; `retryable` marks a transaction worth running again.
+    /// 503: the database cannot serve now. (Whether a transaction is worth running again is
+    /// the store's and the domain's to decide, below this answer.)
     #[error("service unavailable: {cause}")]
     Unavailable {
         /// What went wrong, for the log only.
         cause: String,
-        /// A serialization failure or deadlock: the same transaction may succeed if run again.
-        retryable: bool,
     },
     /// 500: a bug or an unexpected failure; the cause goes to the log, never to the client.
     #[error("internal error: {0}")]
@@ -179,7 +177,6 @@ impl ApiError {
     pub fn unavailable(cause: impl fmt::Display) -> Self {
         ApiError::Unavailable {
             cause: cause.to_string(),
-            retryable: false,
         }
     }
 
@@ -202,17 +199,6 @@ impl ApiError {
             reason: None,
             active_members: None,
         }
-    }
-
-    /// True for a transaction that failed only because of concurrency and may be run again.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            ApiError::Unavailable {
-                retryable: true,
-                ..
-            }
-        )
     }
 }
 
@@ -324,27 +310,13 @@ impl From<AuthError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Unavailable { cause, retryable } => {
-                ApiError::Unavailable { cause, retryable }
-            }
+            StoreError::Unavailable { cause, .. } => ApiError::Unavailable { cause },
             // Only the domain knows which value an index guards; one reaching here is a bug.
             StoreError::UniqueViolation { constraint } => {
                 ApiError::internal(format!("unexpected unique violation: {constraint}"))
             }
             StoreError::Internal(cause) => ApiError::Internal(cause),
         }
-    }
-}
-
-impl From<DieselError> for ApiError {
-    fn from(error: DieselError) -> Self {
-        StoreError::from(error).into()
-    }
-}
-
-impl TransactionError for ApiError {
-    fn is_retryable(&self) -> bool {
-        ApiError::is_retryable(self)
     }
 }
 
@@ -391,9 +363,7 @@ impl From<DomainError> for ApiError {
                 }
                 ApiError::InvalidInput(errors)
             }
-            DomainError::Unavailable { cause, retryable } => {
-                ApiError::Unavailable { cause, retryable }
-            }
+            DomainError::Unavailable { cause, .. } => ApiError::Unavailable { cause },
             DomainError::Internal(cause) => ApiError::Internal(cause),
         }
     }
