@@ -183,10 +183,15 @@ impl Modify for Signing {
 /// (all but 401, 408 and 413) carries the rate-limit headers.
 struct SignedAnswers;
 
+/// Whether the operation at `path` requires a signed request (and so is rate limited).
+fn is_signed(path: &str) -> bool {
+    path.starts_with("/api/v1/")
+}
+
 /// The shared answers of the operation at `path` (status, component name), per
 /// [`SignedAnswers`].
 fn shared_answers(path: &str, takes_body: bool) -> Vec<(&'static str, &'static str)> {
-    if path.starts_with("/api/v1/") {
+    if is_signed(path) {
         let mut answers = vec![
             ("401", "Unauthorized"),
             ("408", "RequestTimeout"),
@@ -229,7 +234,7 @@ impl Modify for SignedAnswers {
                     .entry(status.to_owned())
                     .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
             }
-            if !path.starts_with("/api/v1/") {
+            if !is_signed(path) {
                 continue;
             }
             let counted = responses

@@ -118,7 +118,7 @@ impl AccessKey {
         ));
         let secret = Zeroizing::new(random_text(SECRET_ALPHABET, 40)?);
         let key = AccessKey {
-            sealed_secret: master_key.seal(&secret, &AccessKey::associated_data(&id))?,
+            sealed_secret: master_key.seal(&secret, &secrets::associated_data(&id))?,
             id,
             organization_id: organization_id.clone(),
             permissions: permissions.to_string(),
@@ -132,33 +132,13 @@ impl AccessKey {
         Ok((key, credentials))
     }
 
-    /// What a key's sealed secret is bound to: its id, so a sealed value copied into another
-    /// key's row does not open there.
-    pub fn associated_data(id: &AccessKeyId) -> Vec<u8> {
-        secrets::associated_data(id)
-    }
-
     /// The plaintext secret, opened with the master key its stored form names. A plaintext
     /// stored form is refused: sealing it is the start's job, and accepting it would let anyone
     /// who can write one row add a working key without the master key.
     pub fn open_secret(&self, keyring: &Keyring) -> Result<Zeroizing<String>, SecretsError> {
         keyring
-            .open(&self.sealed_secret, &AccessKey::associated_data(&self.id))
+            .open(&self.sealed_secret, &secrets::associated_data(&self.id))
             .map(Zeroizing::new)
-    }
-
-    /// The stored form of every secret (for counting them by master key).
-    pub fn stored_secrets(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
-        secrets::stored_secrets(conn)
-    }
-
-    /// Replaces a key's stored secret with `sealed` (a re-seal; the secret itself is unchanged).
-    pub fn store_sealed_secret(
-        conn: &mut DbConnection,
-        id: &AccessKeyId,
-        sealed: &str,
-    ) -> Result<(), StoreError> {
-        secrets::store_sealed_secret(conn, id, sealed)
     }
 
     /// Finds a key by its id, revoked or not.

@@ -59,7 +59,7 @@ impl FileKeyedApp {
 
 /// Every stored secret, as stored.
 fn stored_secrets(pool: &DbPool) -> Vec<String> {
-    AccessKey::stored_secrets(&mut pool.get().unwrap()).unwrap()
+    secrets::stored_secrets(&mut pool.get().unwrap()).unwrap()
 }
 
 /// Answers whether `credentials` sign a read that `app` accepts, and the answer.
@@ -183,7 +183,7 @@ async fn a_sealed_secret_copied_into_another_keys_row_does_not_verify() {
     )
     .unwrap()
     .unwrap();
-    AccessKey::store_sealed_secret(
+    secrets::store_sealed_secret(
         &mut conn,
         &AccessKeyId::from(other.access_key_id.as_str()),
         &first.sealed_secret,
@@ -210,7 +210,7 @@ async fn a_sealed_secret_copied_into_another_keys_row_does_not_verify() {
 async fn a_plaintext_secret_of_an_older_database_is_refused_until_the_start_seals_it() {
     let keyed = FileKeyedApp::start();
     let credentials = keyed.app.credentials.clone();
-    AccessKey::store_sealed_secret(
+    secrets::store_sealed_secret(
         &mut keyed.pool.get().unwrap(),
         &AccessKeyId::from(credentials.access_key_id.as_str()),
         credentials.secret_access_key(),
