@@ -600,6 +600,7 @@ fn main() {
         pool: pool.clone(),
         limits: Limits::default(),
         master_keys,
+        key_cache: Default::default(),
     });
     let address = server.address;
     let http_get = |index: usize| {

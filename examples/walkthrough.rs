@@ -33,6 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         pool,
         limits: Limits::default(),
         master_keys,
+        key_cache: Default::default(),
     };
     let app = test::init_service(App::new().configure(|cfg| configure(cfg, state.clone()))).await;
 

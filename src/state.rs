@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::auth::key_cache::KeyCache;
 use crate::db::DbPool;
 use crate::rate_limit::RateLimits;
 use crate::secrets::Keyring;
@@ -51,4 +52,18 @@ pub struct AppState {
     pub limits: Limits,
     /// The master keys access-key secrets are opened with ([`crate::secrets`]).
     pub master_keys: Keyring,
+    /// This instance's access keys, so a signature is checked with no key query.
+    pub key_cache: KeyCache,
+}
+
+impl AppState {
+    /// The state of one instance, with an empty key cache.
+    pub fn new(pool: DbPool, limits: Limits, master_keys: Keyring) -> Self {
+        AppState {
+            pool,
+            limits,
+            master_keys,
+            key_cache: KeyCache::default(),
+        }
+    }
 }

@@ -9,11 +9,15 @@
 //!
 //! - `verify`: the server's checks, in the contract's order, with their reason codes; it yields
 //!   a `Principal` or an `AuthError`.
+//! - `key_cache`: each instance's bounded cache of access keys, so a signature is checked with
+//!   no key query.
 //! - What an access key may do, `Permission`, is the access key record's
 //!   (`models::permission`), re-exported here.
 
 pub mod canonical;
 pub mod header;
+#[cfg(feature = "server")]
+pub mod key_cache;
 pub mod signer;
 #[cfg(feature = "server")]
 pub mod verify;

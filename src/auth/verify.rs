@@ -1,20 +1,24 @@
 //! Checking a signed request, in the order `signing.md` §4 gives, with one reason code per
-//! failure. The header checks are pure ([`Claim::from_headers`]); the key lookup, the signature
-//! comparison and the replay guard run together on one database connection ([`Claim::verify`]).
+//! failure. The header checks and the string to sign are pure ([`Claim::from_headers`],
+//! [`Claim::string_to_sign`]); the key comes from the instance's cache or, when the cache has
+//! nothing fresh, from the database ([`load_key`]), and the signature is compared against it
+//! ([`Claim::check`]). An unsafe request's signature is recorded by its own write transaction
+//! ([`ReplayGuard`]), which checks the key's revocation in the same statement.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::header::HeaderMap;
 use actix_web::http::Method;
-use actix_web::web::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::canonical;
 use super::header::{self, DATE_HEADER};
+use super::key_cache::CachedKey;
 use super::PermissionSet;
-use crate::db::{DbConnection, StoreError};
+use crate::db::{DbConnection, StoreError, TransactionError};
 use crate::ids::{AccessKeyId, OrganizationId};
-use crate::models::used_signature::MAX_SIGNATURE_SKEW_SECONDS;
+use crate::models::used_signature::{FirstUse, MAX_SIGNATURE_SKEW_SECONDS};
 use crate::models::{AccessKey, UsedSignature};
 use crate::secrets::Keyring;
 
@@ -82,6 +86,12 @@ impl From<AuthFailure> for AuthError {
 impl From<diesel::result::Error> for AuthError {
     fn from(error: diesel::result::Error) -> Self {
         AuthError::Store(error.into())
+    }
+}
+
+impl TransactionError for AuthError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, AuthError::Store(e) if e.is_retryable())
     }
 }
 
@@ -176,7 +186,7 @@ impl Claim {
     }
 
     /// The canonical request of `request` under this claim's signed headers.
-    pub fn canonical_request(&self, request: &SignedParts) -> Vec<u8> {
+    pub fn canonical_request(&self, request: &SignedParts<'_>) -> Vec<u8> {
         let signed: Vec<&str> = self.signed_headers.iter().map(String::as_str).collect();
         let mut headers: Vec<(&str, &[u8])> = Vec::new();
         for name in &signed {
@@ -189,68 +199,117 @@ impl Claim {
         }
         canonical::canonical_request(
             request.method.as_str(),
-            &request.path,
-            &request.query,
+            request.path,
+            request.query,
             &headers,
             &signed,
-            &request.body,
+            request.body,
         )
     }
 
-    /// Finishes the checks against the database: the key exists and is active, the signature
-    /// matches its secret (opened with `master_keys`, compared in constant time), and an unsafe
-    /// request is used only once. The replay guard's entry outlives the date window of every
-    /// instance, whatever this one allows ([`UsedSignature::for_signature`]).
-    ///
-    /// A secret that does not open (sealed under a master key this instance lacks, or altered)
-    /// is a `signature_mismatch` for the client, never a 500, and a warning naming the key and
-    /// the fingerprints (never key material) for the operator.
-    pub fn verify(
-        &self,
-        conn: &mut DbConnection,
-        request: &SignedParts,
-        master_keys: &Keyring,
-    ) -> Result<Principal, AuthError> {
-        let key =
-            AccessKey::find(conn, &self.access_key_id)?.ok_or(AuthFailure::UnknownAccessKey)?;
-        if key.revoked_at.is_some() {
-            return Err(AuthFailure::RevokedAccessKey.into());
+    /// The string the client signed, if it signed `request` under this claim: built before any
+    /// database work, so no connection is held while the body is hashed.
+    pub fn string_to_sign(&self, request: &SignedParts<'_>) -> String {
+        canonical::string_to_sign(&self.date_text, &self.canonical_request(request))
+    }
+
+    /// Checks the claim against the key it names, as read from the database or the cache: the
+    /// key is active and the signature matches its secret, compared in constant time. A secret
+    /// that does not open is a `signature_mismatch` (the cause was logged when the key was read).
+    pub fn check(&self, key: &CachedKey, string_to_sign: &str) -> Result<Principal, AuthFailure> {
+        if key.revoked {
+            return Err(AuthFailure::RevokedAccessKey);
         }
-        let string_to_sign =
-            canonical::string_to_sign(&self.date_text, &self.canonical_request(request));
-        let secret = key.open_secret(master_keys).map_err(|e| {
-            log::warn!("the secret of access key {} cannot be opened: {e}", key.id);
-            AuthFailure::SignatureMismatch
-        })?;
-        if !canonical::signature_matches(&secret, &string_to_sign, &self.signature) {
-            return Err(AuthFailure::SignatureMismatch.into());
-        }
-        if !request.method.is_safe() {
-            let used =
-                UsedSignature::for_signature(canonical::hex_encode(&self.signature), self.date);
-            if !used.record_first_use(conn)? {
-                return Err(AuthFailure::ReplayedRequest.into());
-            }
+        let matches = key.secret().is_some_and(|secret| {
+            canonical::signature_matches(secret, string_to_sign, &self.signature)
+        });
+        if !matches {
+            return Err(AuthFailure::SignatureMismatch);
         }
         Ok(Principal {
-            permissions: key.permission_set(),
-            access_key_id: key.id,
-            organization_id: key.organization_id,
+            access_key_id: key.access_key_id.clone(),
+            organization_id: key.organization_id.clone(),
+            permissions: key.permissions,
+        })
+    }
+
+    /// The replay-guard entry an unsafe `method` must record before its request may act
+    /// (`None` for a safe method). Its entry outlives the date window of every instance,
+    /// whatever this one allows ([`UsedSignature::for_signature`]).
+    pub fn replay_guard(&self, method: &Method) -> Option<ReplayGuard> {
+        (!method.is_safe()).then(|| ReplayGuard {
+            access_key_id: self.access_key_id.clone(),
+            entry: UsedSignature::for_signature(canonical::hex_encode(&self.signature), self.date),
         })
     }
 }
 
-/// The parts of a request a signature covers, owned so they can travel to the database thread.
-#[derive(Debug)]
-pub struct SignedParts {
+/// Reads the key `id` for the cache, opening its secret with `master_keys`. A secret that does
+/// not open (sealed under a master key this instance lacks, or altered) leaves the entry without
+/// one, so its signatures are mismatches for the client, never a 500, and a warning names the key
+/// and the fingerprints (never key material) for the operator.
+pub fn load_key(
+    conn: &mut DbConnection,
+    id: &AccessKeyId,
+    master_keys: &Keyring,
+) -> Result<Option<Arc<CachedKey>>, StoreError> {
+    let Some(key) = AccessKey::find(conn, id)? else {
+        return Ok(None);
+    };
+    let secret = match key.open_secret(master_keys) {
+        Ok(secret) => Some(secret),
+        Err(e) => {
+            log::warn!("the secret of access key {} cannot be opened: {e}", key.id);
+            None
+        }
+    };
+    Ok(Some(Arc::new(CachedKey::new(
+        key.id.clone(),
+        key.organization_id.clone(),
+        key.permission_set(),
+        key.revoked_at.is_some(),
+        secret,
+    ))))
+}
+
+/// The use of a signature an unsafe request still has to record: inside the request's own write
+/// transaction, so a write commits once; or alone, for a request refused before it reached the
+/// database. Recording it also checks, in the same statement, that the key was not revoked
+/// meanwhile.
+#[derive(Debug, Clone)]
+pub struct ReplayGuard {
+    access_key_id: AccessKeyId,
+    entry: UsedSignature,
+}
+
+impl ReplayGuard {
+    /// The key whose signature this is.
+    pub fn access_key_id(&self) -> &AccessKeyId {
+        &self.access_key_id
+    }
+
+    /// Records the first use: `replayed_request` when the signature was used before,
+    /// `revoked_access_key` when the key was revoked since it was read.
+    pub fn record(&self, conn: &mut DbConnection) -> Result<(), AuthError> {
+        match self.entry.record_for_live_key(conn, &self.access_key_id)? {
+            FirstUse::Recorded => Ok(()),
+            FirstUse::Replayed => Err(AuthFailure::ReplayedRequest.into()),
+            FirstUse::KeyRevoked => Err(AuthFailure::RevokedAccessKey.into()),
+        }
+    }
+}
+
+/// The parts of a request a signature covers.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedParts<'a> {
     /// The method as sent.
-    pub method: Method,
+    pub method: &'a Method,
     /// The path exactly as sent.
-    pub path: String,
+    pub path: &'a str,
     /// The query as sent, without `?` (empty when none).
-    pub query: String,
+    pub query: &'a str,
     /// Every header as received.
-    pub headers: HeaderMap,
+    pub headers: &'a HeaderMap,
     /// The body as sent.
-    pub body: Bytes,
+    pub body: &'a [u8],
 }

@@ -7,6 +7,7 @@
 
 mod error;
 pub mod schema;
+mod writer;
 
 pub use error::StoreError;
 
@@ -14,6 +15,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::web;
@@ -38,10 +40,12 @@ pub enum DbConnection {
 /// A pooled connection.
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
-/// The pool handed to every request, with the time any one request may spend on the database.
+/// The pool handed to every request, with the time any one request may spend on the database,
+/// and on SQLite the one writer every write of this process goes through ([`write`]).
 #[derive(Clone)]
 pub struct DbPool {
     inner: r2d2::Pool<ConnectionManager>,
+    writer: Option<Arc<writer::SqliteWriter>>,
     request_timeout: Duration,
 }
 
@@ -118,7 +122,7 @@ impl fmt::Debug for DatabaseUrl {
 
 /// Opens connections for the pool, on the backend the URL was checked to name, with the
 /// configured timeouts applied to each.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
     options: PoolOptions,
@@ -244,18 +248,36 @@ pub enum InitError {
 }
 
 /// A pool for `url` that opens connections lazily, as requests need them: it never fails to
-/// build, and a database that cannot be reached shows as 503 answers, not as a crash.
+/// build, and a database that cannot be reached shows as 503 answers, not as a crash. On SQLite
+/// it also starts the writer thread ([`write`]).
+///
+/// A checked-out connection is not pinged first: a broken one fails its first statement, which
+/// is a 503 like any other unavailability, and r2d2 drops it on return (`has_broken`).
 pub fn pool(url: &DatabaseUrl, options: PoolOptions) -> DbPool {
+    let manager = ConnectionManager {
+        url: url.clone(),
+        options,
+    };
+    let writer = match url {
+        DatabaseUrl::Sqlite(_) => match writer::SqliteWriter::start(manager.clone()) {
+            Ok(writer) => Some(Arc::new(writer)),
+            Err(e) => {
+                // Without a thread, writes fall back to the pool's connections and SQLite's lock.
+                log::error!("cannot start the SQLite writer thread: {e}");
+                None
+            }
+        },
+        DatabaseUrl::Postgres(_) => None,
+    };
     let inner = r2d2::Pool::builder()
         .max_size(options.max_size)
         .min_idle(Some(0))
+        .test_on_check_out(false)
         .connection_timeout(options.connection_timeout)
-        .build_unchecked(ConnectionManager {
-            url: url.clone(),
-            options,
-        });
+        .build_unchecked(manager);
     DbPool {
         inner,
+        writer,
         // A transaction may retry, so leave room for a few statements after the wait.
         request_timeout: options.connection_timeout + options.statement_timeout * 2,
     }
@@ -400,6 +422,8 @@ fn past_request_deadline() -> Result<(), StoreError> {
 /// Runs `work` on a pooled connection on the blocking thread pool, so diesel's synchronous
 /// calls never stall the async workers. A pool that cannot hand out a connection in time, or a
 /// database that does not answer within the request timeout, is a 503, not a 500 or a hang.
+///
+/// For reads; a request's write goes through [`write`].
 pub async fn run<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
 where
     T: Send + 'static,
@@ -428,12 +452,39 @@ where
     }
 }
 
+/// Runs `work` as one write transaction, off the async workers, and answers only once it is
+/// durable: all of it commits, or none of it does, except that an error whose
+/// [`TransactionError::commits`] is true keeps what the work wrote before it.
+///
+/// On SQLite the work is queued to the writer thread, which commits it in a batch with the other
+/// writes queued meanwhile (a savepoint each, one fsync for the batch). On PostgreSQL it runs on
+/// a pooled connection in [`write_transaction`], retried after a serialization failure or a
+/// deadlock.
+pub async fn write<T, E, F>(pool: &DbPool, mut work: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: TransactionError + Send + 'static,
+    F: FnMut(&mut DbConnection) -> Result<T, E> + Send + 'static,
+{
+    match &pool.writer {
+        Some(writer) => writer.write(pool.request_timeout, work).await,
+        None => run(pool, move |conn| write_transaction(conn, &mut work)).await,
+    }
+}
+
 /// An error a write transaction's work can end in: it takes the store's own failures (and
 /// diesel's, through them), and says whether running the whole transaction again may succeed.
 pub trait TransactionError: From<StoreError> + From<diesel::result::Error> + fmt::Display {
     /// True when the transaction lost a race (serialization failure, deadlock) and is worth
     /// running again.
     fn is_retryable(&self) -> bool;
+
+    /// True when the transaction still commits what its work wrote before this error: a
+    /// refusal by the state of the data, after which the request's replay-guard entry must stay.
+    /// False (the default) rolls everything back.
+    fn commits(&self) -> bool {
+        false
+    }
 }
 
 impl TransactionError for StoreError {
@@ -442,36 +493,56 @@ impl TransactionError for StoreError {
     }
 }
 
-/// Runs `work` as one write transaction: all of it commits or none of it does.
+/// Runs `work` as one write transaction: all of it commits or none of it does, except that an
+/// error whose [`TransactionError::commits`] is true keeps what the work wrote before it.
 ///
 /// On SQLite the transaction is `BEGIN IMMEDIATE`, taking the database's single write lock up
 /// front, so a check and the write that depends on it (count members, then mark deleted) cannot
 /// interleave with another writer. On PostgreSQL it is a READ COMMITTED transaction in which the
 /// work takes the domain's row locks; a serialization failure or a deadlock rolls back and
 /// runs `work` again, a bounded number of times.
+///
+/// Inside a transaction already open on `conn` (a request's write, see [`write`]), `work` runs
+/// in a savepoint instead: an error rolls back its part only, and the outer transaction decides
+/// about the rest.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, mut work: F) -> Result<T, E>
 where
     E: TransactionError,
     F: FnMut(&mut DbConnection) -> Result<T, E>,
 {
+    if in_transaction(conn) {
+        return conn.transaction(work);
+    }
     if matches!(conn, DbConnection::Sqlite(_)) {
         return sqlite_immediate_transaction(conn, work);
     }
     let mut attempt = 1;
     loop {
-        let attempt_result: Result<T, E> = conn.transaction(|conn| {
-            let value = work(conn)?;
+        let attempt_result: Result<Result<T, E>, E> = conn.transaction(|conn| {
+            let outcome = work(conn);
             past_request_deadline().map_err(E::from)?;
-            Ok(value)
+            match outcome {
+                Err(e) if !e.commits() => Err(e),
+                kept => Ok(kept),
+            }
         });
         match attempt_result {
             Err(e) if e.is_retryable() && attempt < WRITE_ATTEMPTS => {
                 log::warn!("retrying a write transaction after: {e}");
                 attempt += 1;
             }
-            result => return result,
+            Ok(kept) => return kept,
+            Err(e) => return Err(e),
         }
     }
+}
+
+/// True while a transaction is open on `conn`.
+fn in_transaction(conn: &mut DbConnection) -> bool {
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    Manager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .is_ok_and(|depth| depth.is_some())
 }
 
 fn sqlite_immediate_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
@@ -495,6 +566,10 @@ where
         Ok(value) => {
             AnsiTransactionManager::commit_transaction(c).map_err(E::from)?;
             Ok(value)
+        }
+        Err(e) if e.commits() => {
+            AnsiTransactionManager::commit_transaction(c).map_err(E::from)?;
+            Err(e)
         }
         Err(e) => {
             AnsiTransactionManager::rollback_transaction(c).map_err(E::from)?;

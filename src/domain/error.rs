@@ -97,6 +97,18 @@ impl From<diesel::result::Error> for DomainError {
     }
 }
 
+impl DomainError {
+    /// True for a refusal by the state of the data (missing, taken, members, last admin, a
+    /// group that cannot be joined): the request was understood and answered, and its
+    /// signature stays used. False for the store's failures.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(
+            self,
+            DomainError::Unavailable { .. } | DomainError::Internal(_)
+        )
+    }
+}
+
 impl TransactionError for DomainError {
     fn is_retryable(&self) -> bool {
         matches!(

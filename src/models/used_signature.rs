@@ -11,8 +11,20 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::db::schema::used_signatures;
+use crate::db::schema::{access_keys, used_signatures};
 use crate::db::{DbConnection, StoreError};
+use crate::ids::AccessKeyId;
+
+/// What recording a signature for a key found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstUse {
+    /// Recorded: this is the signature's first use.
+    Recorded,
+    /// The signature was used before.
+    Replayed,
+    /// The key is revoked (or gone): nothing was recorded.
+    KeyRevoked,
+}
 
 /// How far, in seconds, the clock of the instance that prunes may run ahead of the clock of an
 /// instance that still accepts a date, before the guard could forget too early. Clocks kept in
@@ -62,6 +74,37 @@ impl UsedSignature {
         {
             Ok(_) => Ok(true),
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records a first use by the key `access_key_id`, in one statement that also checks the
+    /// key is still live: the row is inserted only if the key is not revoked, so a write checks
+    /// revocation at no extra round trip, inside its own transaction.
+    pub fn record_for_live_key(
+        &self,
+        conn: &mut DbConnection,
+        access_key_id: &AccessKeyId,
+    ) -> Result<FirstUse, StoreError> {
+        use diesel::sql_types::{Text, Timestamp};
+
+        let from_live_key = access_keys::table
+            .filter(access_keys::id.eq(access_key_id))
+            .filter(access_keys::revoked_at.is_null())
+            .select((
+                self.signature.as_str().into_sql::<Text>(),
+                self.expires_at.into_sql::<Timestamp>(),
+            ));
+        match diesel::insert_into(used_signatures::table)
+            .values(from_live_key)
+            .into_columns((used_signatures::signature, used_signatures::expires_at))
+            .execute(conn)
+        {
+            Ok(0) => Ok(FirstUse::KeyRevoked),
+            Ok(_) => Ok(FirstUse::Recorded),
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                Ok(FirstUse::Replayed)
+            }
             Err(e) => Err(e.into()),
         }
     }

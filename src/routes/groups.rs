@@ -151,10 +151,9 @@ pub async fn create_group(
         extra_fields: extra_fields.unwrap_or_else(|| "{}".to_owned()),
     };
     let organization_id = caller.organization_id().clone();
-    let group = db::run(&state.pool, move |conn| {
-        new_group.insert(conn, &organization_id)
-    })
-    .await?;
+    let group = caller
+        .write(&state, move |conn| new_group.insert(conn, &organization_id))
+        .await?;
     group_response(StatusCode::CREATED, group)
 }
 
@@ -332,10 +331,11 @@ pub async fn update_group(
         extra_fields,
     };
     let organization_id = caller.organization_id().clone();
-    let group = db::run(&state.pool, move |conn| {
-        Group::update(conn, &organization_id, &id, &changes)
-    })
-    .await?;
+    let group = caller
+        .write(&state, move |conn| {
+            Group::update(conn, &organization_id, &id, &changes)
+        })
+        .await?;
     group_response(StatusCode::OK, group)
 }
 
@@ -387,9 +387,10 @@ pub async fn delete_group(
     caller.require(Permission::UserGroupsDelete)?;
     let id: GroupId = id_only(&req)?;
     let organization_id = caller.organization_id().clone();
-    let group = db::run(&state.pool, move |conn| {
-        Group::soft_delete(conn, &organization_id, &id)
-    })
-    .await?;
+    let group = caller
+        .write(&state, move |conn| {
+            Group::soft_delete(conn, &organization_id, &id)
+        })
+        .await?;
     group_response(StatusCode::OK, group)
 }

@@ -1,7 +1,7 @@
 //! The HTTP routes: one module per resource, handlers named verb_noun, request and response
 //! types beside the handler that uses them. [`crate::server::configure`] holds the route table.
 
-mod caller;
+pub mod caller;
 pub mod error;
 pub mod groups;
 pub mod health;

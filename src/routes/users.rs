@@ -204,10 +204,9 @@ pub async fn create_user(
         user_group_id: user_group_id.flatten(),
     };
     let organization_id = caller.organization_id().clone();
-    let user = db::run(&state.pool, move |conn| {
-        new_user.insert(conn, &organization_id)
-    })
-    .await?;
+    let user = caller
+        .write(&state, move |conn| new_user.insert(conn, &organization_id))
+        .await?;
     Ok(user_response(StatusCode::CREATED, user))
 }
 
@@ -400,10 +399,11 @@ pub async fn update_user(
     body.finish()?;
     let id = id.ok_or_else(|| ApiError::internal("a bad id was not reported"))?;
     let organization_id = caller.organization_id().clone();
-    let user = db::run(&state.pool, move |conn| {
-        User::update(conn, &organization_id, &id, &changes)
-    })
-    .await?;
+    let user = caller
+        .write(&state, move |conn| {
+            User::update(conn, &organization_id, &id, &changes)
+        })
+        .await?;
     Ok(user_response(StatusCode::OK, user))
 }
 
@@ -452,10 +452,11 @@ pub async fn delete_user(
     caller.require(Permission::UsersDelete)?;
     let id: UserId = id_only(&req)?;
     let organization_id = caller.organization_id().clone();
-    let user = db::run(&state.pool, move |conn| {
-        User::soft_delete(conn, &organization_id, &id)
-    })
-    .await?;
+    let user = caller
+        .write(&state, move |conn| {
+            User::soft_delete(conn, &organization_id, &id)
+        })
+        .await?;
     Ok(user_response(StatusCode::OK, user))
 }
 

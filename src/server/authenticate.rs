@@ -4,28 +4,40 @@
 //! 1. reads the body once: 413 over the limit, before anything else, and 408 when the client
 //!    stops sending it for longer than the request timeout;
 //! 2. verifies the signature before any route or input is looked at, so routes are not
-//!    revealed to unsigned callers (401);
+//!    revealed to unsigned callers (401). Everything but the key runs before any database work
+//!    (the headers, the date window, the string to sign); the key comes from the instance's
+//!    cache, and only when the cache has nothing fresh from one lookup on a pooled connection;
 //! 3. counts the verified request against its access key's rate limit (429 over it, with
 //!    `Retry-After`). Only now, so an unsigned or forged flood never spends a real key's budget;
 //!    and before routing, so 429 wins over 404/405, 403, 415 and 400;
-//! 4. hands the verified identity and the body to the handler.
+//! 4. hands the verified identity, the body and (for an unsafe request) the signature's use to
+//!    the handler, whose write records that use in its own transaction;
+//! 5. records the signature's use itself when the request was refused before its write (429,
+//!    an unknown route, a permission, its input): a replayed or revoked request then still gets
+//!    its 401, as the contract's order wants, and a refused request still spends its signature.
+//!    A 5xx leaves it unrecorded, so the client may send the same request again.
 //!
 //! Every answer to a verified request carries `X-RateLimit-Limit` (the limit per minute of its
 //! class, reads or writes) and `X-RateLimit-Remaining`, unless that class has no limit.
 
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes, BytesMut};
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, ResponseError};
 use futures_util::StreamExt;
 
-use crate::auth::verify::{Claim, SignedParts};
+use std::sync::Arc;
+
+use crate::auth::key_cache::Lookup;
+use crate::auth::verify::{self, Claim, ReplayGuard, SignedParts};
+use crate::auth::{AuthError, AuthFailure};
 use crate::db;
 use crate::rate_limit::{Decision, RequestClass};
+use crate::routes::caller::PendingGuard;
 use crate::routes::{ApiError, Caller};
 use crate::state::AppState;
 
@@ -74,32 +86,56 @@ async fn read_payload(mut payload: Payload, limit: usize) -> Result<Bytes, ApiEr
 pub async fn authenticate(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::internal("application state is not configured"))?;
     let caller = match verify(&mut req, &state).await {
         Ok(caller) => caller,
-        Err(e) => return Ok(req.error_response(e).map_into_right_body()),
+        Err(e) => return Ok(req.error_response(e).map_into_boxed_body()),
     };
     let decision = state.limits.rate_limits.check(
         caller.principal.access_key_id.as_str(),
         RequestClass::of(req.method()),
     );
+    let guard = caller.guard.clone();
     let mut response = match decision {
         Decision::Refused { retry_after, .. } => {
             let retry_after = whole_seconds_at_least_one(retry_after);
             req.error_response(ApiError::TooManyRequests { retry_after })
-                .map_into_right_body()
+                .map_into_boxed_body()
         }
         Decision::Allowed { .. } | Decision::Unlimited => {
             req.extensions_mut().insert(caller);
-            next.call(req).await?.map_into_left_body()
+            next.call(req).await?.map_into_boxed_body()
         }
     };
+    let refused_before_its_write = guard
+        .as_deref()
+        .and_then(PendingGuard::untaken)
+        .filter(|_| response.status().is_client_error());
+    if let Some(guard) = refused_before_its_write {
+        if let Err(e) = record_alone(&state, guard.clone()).await {
+            let request = response.request().clone();
+            return Ok(ServiceResponse::new(
+                request,
+                ApiError::from(e).error_response(),
+            ));
+        }
+    }
     add_rate_limit_headers(response.headers_mut(), decision);
     Ok(response)
+}
+
+/// Records the signature's use of a request refused before its write, in a write of its own.
+async fn record_alone(state: &AppState, guard: ReplayGuard) -> Result<(), AuthError> {
+    let key = guard.access_key_id().clone();
+    let recorded = db::write(&state.pool, move |conn| guard.record(conn)).await;
+    if recorded == Err(AuthError::Refused(AuthFailure::RevokedAccessKey)) {
+        state.key_cache.forget(&key);
+    }
+    recorded
 }
 
 /// `Retry-After` is whole seconds: round up, so a client that waits that long is served.
@@ -123,19 +159,37 @@ async fn verify(req: &mut ServiceRequest, state: &AppState) -> Result<Caller, Ap
     let body = read_body(req, limits.body_limit, limits.request_timeout).await?;
     let skew = state.limits.signature_skew;
     let claim = Claim::from_headers(req.headers(), chrono::Utc::now(), skew)?;
-    let parts = SignedParts {
-        method: req.method().clone(),
-        path: req.uri().path().to_owned(),
-        query: req.uri().query().unwrap_or_default().to_owned(),
-        headers: req.headers().clone(),
-        body: body.clone(),
+    let string_to_sign = claim.string_to_sign(&SignedParts {
+        method: req.method(),
+        path: req.uri().path(),
+        query: req.uri().query().unwrap_or_default(),
+        headers: req.headers(),
+        body: &body,
+    });
+    let id = claim.access_key_id();
+    let key = match state.key_cache.lookup(id) {
+        Lookup::Known(key) => key,
+        Lookup::Unknown => return Err(AuthFailure::UnknownAccessKey.into()),
+        Lookup::Miss => {
+            let master_keys = state.master_keys.clone();
+            let lookup_id = id.clone();
+            let loaded = db::run(&state.pool, move |conn| {
+                verify::load_key(conn, &lookup_id, &master_keys)
+            })
+            .await?;
+            state.key_cache.store(id.clone(), loaded.clone());
+            loaded.ok_or(AuthFailure::UnknownAccessKey)?
+        }
     };
-    let master_keys = state.master_keys.clone();
-    let principal = db::run(&state.pool, move |conn| {
-        claim.verify(conn, &parts, &master_keys)
+    let principal = claim.check(&key, &string_to_sign)?;
+    let guard = claim
+        .replay_guard(req.method())
+        .map(|guard| Arc::new(PendingGuard::new(guard)));
+    Ok(Caller {
+        principal,
+        body,
+        guard,
     })
-    .await?;
-    Ok(Caller { principal, body })
 }
 
 #[cfg(test)]

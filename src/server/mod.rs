@@ -182,6 +182,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         pool: pool.clone(),
         limits,
         master_keys,
+        key_cache: Default::default(),
     };
     let server = HttpServer::new(move || {
         App::new()
@@ -217,7 +218,7 @@ async fn prune_used_signatures(pool: DbPool) {
     let mut interval = actix_web::rt::time::interval(PRUNE_INTERVAL);
     loop {
         interval.tick().await;
-        match db::run(&pool, |conn| UsedSignature::prune_expired(conn, db::now())).await {
+        match db::write(&pool, |conn| UsedSignature::prune_expired(conn, db::now())).await {
             Ok(0) => {}
             Ok(pruned) => log::debug!("pruned {pruned} expired replay-guard entries"),
             Err(e) => log::warn!("pruning the replay guard failed: {e}"),

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use usergroups::auth::header::{format_date, parse_date};
+use usergroups::auth::key_cache::FRESHNESS;
 use usergroups::auth::signer::{self, Credentials};
 use usergroups::auth::MAX_SIGNATURE_SKEW_SECONDS;
 use usergroups::db::schema::used_signatures;
@@ -20,7 +21,7 @@ use usergroups::models::used_signature::RETENTION_SECONDS;
 use usergroups::models::{AccessKey, UsedSignature};
 use usergroups::Limits;
 
-use crate::helpers::{spawn_app, spawn_app_with, unknown_id, TestApp, TestResponse, HOST};
+use crate::helpers::{count, spawn_app, spawn_app_with, unknown_id, TestApp, TestResponse, HOST};
 
 const GROUPS: &str = "/api/v1/user-groups";
 const USERS: &str = "/api/v1/users";
@@ -509,7 +510,7 @@ async fn a_key_id_the_server_never_issued_is_refused_as_unknown() {
 }
 
 #[actix_web::test]
-async fn a_revoked_key_is_refused_as_revoked_though_its_signature_is_right() {
+async fn a_revoked_key_is_refused_at_once_for_writes_and_within_a_second_for_reads() {
     let app = spawn_app().await;
     assert_eq!(app.get(GROUPS).await.status.as_u16(), 200);
     AccessKey::revoke(
@@ -519,9 +520,20 @@ async fn a_revoked_key_is_refused_as_revoked_though_its_signature_is_right() {
     .expect("revoke")
     .expect("the key exists");
 
-    let response = app.get(GROUPS).await;
+    let write = app.post(GROUPS, json!({"name": "After revocation"})).await;
+    std::thread::sleep(FRESHNESS);
+    let read = app.get(GROUPS).await;
 
-    assert_unauthorized(&response, "revoked_access_key");
+    assert_unauthorized(&write, "revoked_access_key");
+    assert_unauthorized(&read, "revoked_access_key");
+    assert_eq!(
+        count(
+            &mut app.connection(),
+            "SELECT COUNT(*) AS n FROM user_groups"
+        ),
+        0,
+        "the refused write left nothing"
+    );
 }
 
 // --- signature_mismatch --------------------------------------------------------------------

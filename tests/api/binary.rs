@@ -182,6 +182,14 @@ fn keys_made_on_the_command_line_sign_calls_and_a_revoked_key_is_refused() {
         &url,
         &["key", "revoke", key["accessKeyId"].as_str().unwrap()],
     );
+    let (write_after, _, write_after_body) = server.signed(
+        &credentials,
+        "POST",
+        "/api/v1/user-groups",
+        Some(&json!({"name": "X"})),
+    );
+    // Reads trust the instance's key cache for up to a second.
+    std::thread::sleep(usergroups::auth::key_cache::FRESHNESS);
     let (after, _, after_body) = server.signed(&credentials, "GET", "/api/v1/user-groups", None);
 
     assert_eq!(read, 200, "{page}");
@@ -200,6 +208,11 @@ fn keys_made_on_the_command_line_sign_calls_and_a_revoked_key_is_refused() {
         "key list shows no secret"
     );
     assert!(revoked["revokedAt"].is_string(), "{revoked}");
+    assert_eq!(
+        (write_after, write_after_body["reason"].as_str()),
+        (401, Some("revoked_access_key")),
+        "a write is refused at once, before its missing permission: {write_after_body}"
+    );
     assert_eq!(after, 401);
     assert_eq!(after_body["reason"], "revoked_access_key");
 }

@@ -190,6 +190,7 @@ pub fn app_with_keys(
             pool,
             limits,
             master_keys,
+            key_cache: Default::default(),
         },
         organization_id,
         credentials,

@@ -1321,6 +1321,7 @@ mod hardening {
             pool: db::init(&url, options).expect("second instance"),
             limits: skew_of(900),
             master_keys: narrow.state.master_keys.clone(),
+            key_cache: Default::default(),
         };
         let group = narrow.create_group("Sales").await;
         let target = format!("{GROUPS}/{}", group["id"].as_str().expect("an id"));

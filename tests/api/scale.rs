@@ -107,10 +107,21 @@ fn a_key_revoked_from_the_command_line_is_refused_by_every_instance() {
         &pair.url,
         &["key", "revoke", key["accessKeyId"].as_str().unwrap()],
     );
+    let delete = |server: &Server| {
+        let target = format!("/api/v1/user-groups/{}", uuid::Uuid::now_v7());
+        server.signed(&credentials, "DELETE", &target, None)
+    };
+    let (write_a, _, write_body_a) = delete(&pair.a);
+    let (write_b, _, write_body_b) = delete(&pair.b);
+    // Reads trust each instance's key cache for up to a second.
+    std::thread::sleep(usergroups::auth::key_cache::FRESHNESS);
     let (after_a, _, body_a) = pair.a.signed(&credentials, "GET", "/api/v1/users", None);
     let (after_b, _, body_b) = pair.b.signed(&credentials, "GET", "/api/v1/users", None);
 
     assert_eq!((before_a, before_b), (200, 200));
+    assert_eq!((write_a, write_b), (401, 401), "writes are refused at once");
+    assert_eq!(write_body_a["reason"], "revoked_access_key");
+    assert_eq!(write_body_b["reason"], "revoked_access_key");
     assert_eq!((after_a, after_b), (401, 401));
     assert_eq!(body_a["reason"], "revoked_access_key");
     assert_eq!(body_b["reason"], "revoked_access_key");

@@ -51,7 +51,10 @@ impl FileKeyedApp {
     }
 
     /// What the next start would do.
-    fn restart(&self) -> Keyring {
+    /// What the next start would do; the instance's key cache starts empty, as a new
+    /// process's does.
+    fn restart(&mut self) -> Keyring {
+        self.app.state.key_cache = Default::default();
         secrets::prepare(&self.pool, &KeySource::File(self.key_file.clone()))
             .expect("the next start succeeds")
     }
@@ -208,7 +211,7 @@ async fn a_sealed_secret_copied_into_another_keys_row_does_not_verify() {
 
 #[actix_web::test]
 async fn a_plaintext_secret_of_an_older_database_is_refused_until_the_start_seals_it() {
-    let keyed = FileKeyedApp::start();
+    let mut keyed = FileKeyedApp::start();
     let credentials = keyed.app.credentials.clone();
     secrets::store_sealed_secret(
         &mut keyed.pool.get().unwrap(),
@@ -235,7 +238,7 @@ async fn a_plaintext_secret_of_an_older_database_is_refused_until_the_start_seal
 
 #[actix_web::test]
 async fn a_rotation_reseals_every_key_and_all_of_them_still_sign_without_a_restart() {
-    let keyed = FileKeyedApp::start();
+    let mut keyed = FileKeyedApp::start();
     let keys = [
         keyed.app.credentials.clone(),
         keyed.app.key_with("users:read,user-groups:read"),
@@ -282,7 +285,7 @@ async fn a_rotation_interrupted_after_any_step_recovers_at_the_next_start() {
         StoppedAfter::PendingFile,
         StoppedAfter::Reseal,
     ] {
-        let keyed = FileKeyedApp::start();
+        let mut keyed = FileKeyedApp::start();
         let other = keyed.app.key_with("user-groups:read");
         let old = read_key_file(&keyed.key_file).unwrap().unwrap();
         let new = MasterKey::generate().unwrap();

@@ -24,6 +24,7 @@ async fn app_without_database() -> TestApp {
         pool: db::pool(&url, options),
         limits: Limits::default(),
         master_keys: app.state.master_keys.clone(),
+        key_cache: Default::default(),
     };
     app
 }
