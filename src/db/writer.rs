@@ -233,7 +233,11 @@ fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> Result<(
     }
     if let Err(e) = AnsiTransactionManager::commit_transaction(c) {
         let _ = AnsiTransactionManager::rollback_transaction(c);
-        return Err(e.into());
+        // Which write of the batch broke the commit cannot be told: none of them happened, and
+        // each may be sent again.
+        return Err(StoreError::unavailable(format!(
+            "the batch could not commit: {e}"
+        )));
     }
     Ok(())
 }

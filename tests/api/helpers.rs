@@ -307,6 +307,11 @@ impl<'a> Call<'a> {
 
     /// Sends the request through the production route table.
     pub async fn send(self) -> TestResponse {
+        self.send_copy().await
+    }
+
+    /// Sends the request and keeps it, so the very same signed request can be sent again.
+    pub async fn send_copy(&self) -> TestResponse {
         let method = actix_web::http::Method::from_bytes(self.method.as_bytes()).expect("a method");
         let mut request = test::TestRequest::default()
             .method(method)
