@@ -4,11 +4,13 @@
 //! signer: raw ones (any method, path and JSON) for what a client would never send, and typed
 //! ones over the SDK's request types (`usergroups::api`) for what a client does send.
 
+use std::sync::{Arc, Mutex};
+
 use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::{test, App};
 use chrono::{DateTime, Utc};
-use diesel::connection::SimpleConnection;
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::{Connection, PgConnection};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -508,4 +510,72 @@ pub fn ids_of(page: &Value) -> Vec<String> {
         .iter()
         .map(id_of)
         .collect()
+}
+
+/// The statements an app's connections ran, in order, without their bind values, and where
+/// its transactions began and ended.
+#[derive(Clone, Default)]
+pub struct StatementLog(Arc<Mutex<Vec<String>>>);
+
+impl StatementLog {
+    /// What was logged since the last call.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().expect("the log"))
+    }
+}
+
+impl Instrumentation for StatementLog {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        let entry = match event {
+            // The binds hold the id under test, the request's signature and the time, which
+            // differ between any two requests; the statement is what costs.
+            InstrumentationEvent::StartQuery { query, .. } => query
+                .to_string()
+                .split(" -- binds: ")
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            InstrumentationEvent::BeginTransaction { depth, .. } => format!("begin {depth}"),
+            InstrumentationEvent::CommitTransaction { depth, .. } => format!("commit {depth}"),
+            InstrumentationEvent::RollbackTransaction { depth, .. } => {
+                format!("rollback {depth}")
+            }
+            // `CacheQuery` comes only the first time a statement is prepared: it tells which
+            // request ran first, not what a request does.
+            _ => return,
+        };
+        self.0.lock().expect("the log").push(entry);
+    }
+}
+
+/// An app whose pooled connections all report to the returned log.
+pub async fn spawn_app_with_statement_log() -> (TestApp, StatementLog) {
+    let (database, database_url) = TestDatabase::create();
+    let mut options = PoolOptions::for_url(&database_url);
+    // Every connection the pool may hold is opened and instrumented here, so no request can be
+    // served by a connection that does not report.
+    options.max_size = 2;
+    let pool = db::init(&database_url, options).expect("the test database initializes");
+    let log = StatementLog::default();
+    let mut connections: Vec<_> = (0..options.max_size)
+        .map(|_| pool.get().expect("a connection"))
+        .collect();
+    for connection in &mut connections {
+        connection.set_instrumentation(log.clone());
+    }
+    drop(connections);
+    // On SQLite the writes run on the writer thread's own connection: instrument it too.
+    let writer_log = log.clone();
+    db::write(&pool, move |conn| {
+        conn.set_instrumentation(writer_log.clone());
+        Ok::<_, db::StoreError>(())
+    })
+    .await
+    .expect("the writer takes a write");
+    let mut app = app_on(database, pool, Limits::default());
+    // Counting statements needs the key cache in a known state: an entry that expired while a
+    // loaded machine paused the test would add a key query.
+    app.state.key_cache =
+        usergroups::auth::key_cache::KeyCache::with_freshness(std::time::Duration::from_secs(600));
+    (app, log)
 }

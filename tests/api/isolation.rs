@@ -4,18 +4,13 @@
 //! same database statements as ids that do not exist, too, so the time of an answer tells
 //! nothing either.
 
-use std::sync::{Arc, Mutex};
-
 use actix_web::http::StatusCode;
-use diesel::connection::{Instrumentation, InstrumentationEvent};
-use diesel::Connection;
 use serde_json::{json, Value};
 use usergroups::auth::signer::Credentials;
-use usergroups::db::{self, PoolOptions};
-use usergroups::Limits;
 
 use crate::helpers::{
-    app_on, id_of, ids_of, spawn_app, unknown_id, TestApp, TestDatabase, TestResponse,
+    id_of, ids_of, spawn_app, spawn_app_with_statement_log, unknown_id, StatementLog, TestApp,
+    TestResponse,
 };
 
 /// A request signed by `credentials`, with an optional JSON body.
@@ -450,69 +445,6 @@ async fn another_organizations_member_does_not_block_deleting_an_own_group() {
 
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     other.assert_untouched(&app).await;
-}
-
-/// The statements an app's connections ran, in order, without their bind values, and where
-/// its transactions began and ended.
-#[derive(Clone, Default)]
-struct StatementLog(Arc<Mutex<Vec<String>>>);
-
-impl StatementLog {
-    /// What was logged since the last call.
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().expect("the log"))
-    }
-}
-
-impl Instrumentation for StatementLog {
-    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        let entry = match event {
-            // The binds hold the id under test, the request's signature and the time, which
-            // differ between any two requests; the statement is what costs.
-            InstrumentationEvent::StartQuery { query, .. } => query
-                .to_string()
-                .split(" -- binds: ")
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
-            InstrumentationEvent::BeginTransaction { depth, .. } => format!("begin {depth}"),
-            InstrumentationEvent::CommitTransaction { depth, .. } => format!("commit {depth}"),
-            InstrumentationEvent::RollbackTransaction { depth, .. } => {
-                format!("rollback {depth}")
-            }
-            // `CacheQuery` comes only the first time a statement is prepared: it tells which
-            // request ran first, not what a request does.
-            _ => return,
-        };
-        self.0.lock().expect("the log").push(entry);
-    }
-}
-
-/// An app whose pooled connections all report to the returned log.
-async fn spawn_app_with_statement_log() -> (TestApp, StatementLog) {
-    let (database, database_url) = TestDatabase::create();
-    let mut options = PoolOptions::for_url(&database_url);
-    // Every connection the pool may hold is opened and instrumented here, so no request can be
-    // served by a connection that does not report.
-    options.max_size = 2;
-    let pool = db::init(&database_url, options).expect("the test database initializes");
-    let log = StatementLog::default();
-    let mut connections: Vec<_> = (0..options.max_size)
-        .map(|_| pool.get().expect("a connection"))
-        .collect();
-    for connection in &mut connections {
-        connection.set_instrumentation(log.clone());
-    }
-    drop(connections);
-    // On SQLite the writes run on the writer thread's own connection: instrument it too.
-    let writer_log = log.clone();
-    db::write(&pool, move |conn| {
-        conn.set_instrumentation(writer_log.clone());
-        Ok::<_, db::StoreError>(())
-    })
-    .await
-    .expect("the writer takes a write");
-    (app_on(database, pool, Limits::default()), log)
 }
 
 /// One signed request (with a nonce, as a write), its answer and the statements it ran.

@@ -22,6 +22,7 @@ mod rate_limits;
 mod scale;
 mod secrets;
 mod signing;
+mod statements;
 mod timeouts;
 mod unavailable;
 mod users;
