@@ -215,7 +215,13 @@ fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> Result<(
     let mut sound = true;
     for job in batch.iter_mut() {
         // A request already answered 503 for waiting too long must not change anything now.
-        if Instant::now() < job.deadline() && !job.run(conn) {
+        if Instant::now() >= job.deadline() {
+            continue;
+        }
+        // A panic in one write (a bug) must not take the writer, and every later write, down:
+        // the batch is rolled back and answered 503 like any failed batch.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(conn)));
+        if !matches!(ran, Ok(true)) {
             sound = false;
             break;
         }
@@ -228,7 +234,7 @@ fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> Result<(
     if !sound {
         let _ = AnsiTransactionManager::rollback_transaction(c);
         return Err(StoreError::unavailable(
-            "a savepoint of the batch could not be ended",
+            "a write of the batch could not be ended cleanly",
         ));
     }
     if let Err(e) = AnsiTransactionManager::commit_transaction(c) {
