@@ -511,6 +511,7 @@ where
         Ok(value) => {
             let committing = Instant::now();
             AnsiTransactionManager::commit_transaction(c).map_err(E::from)?;
+            // One request's writes per commit: each request commits on its own today.
             metrics::record_write_batch(1, committing.elapsed());
             Ok(value)
         }

@@ -120,7 +120,6 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 /// | `/api/v1/user-groups/{id}` | GET, PUT, DELETE |
 /// | `/api/v1/users[/]` | GET (list), POST (create) |
 /// | `/api/v1/users/{id}` | GET, PUT, DELETE |
-///
 /// | `/metrics` | GET, unsigned: Prometheus text ([`crate::metrics`]) |
 ///
 /// Everything under `/api/v1` is signed: the authentication middleware runs before routing, so
@@ -214,6 +213,7 @@ fn configure_metrics_only(cfg: &mut web::ServiceConfig, state: AppState) {
     cfg.app_data(web::Data::new(state)).service(
         web::scope("")
             .wrap(from_fn(request_id))
+            .wrap(from_fn(request_metrics))
             .service(metrics_resource())
             .default_service(web::to(route_not_found)),
     );
