@@ -949,20 +949,19 @@ fn figure_table(figures: &[Figure], smoke: bool) -> String {
     table
 }
 
-/// Puts `body` between this backend's markers inside the `load` section of
-/// `docs/BENCHMARKS.md`, creating the file or the section if absent and leaving everything else
-/// in the file (the `scale` section, the other backend's results) as it is.
-fn write_benchmarks_file(backend: &str, body: &str) -> std::io::Result<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/BENCHMARKS.md");
-    let mut text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::from(
-            "# Benchmarks\n\nMeasured figures of the service, each section written by the tool \
-             that measures it; edit the text outside the markers only.\n",
-        ),
-        Err(e) => return Err(e),
-    };
-    if !text.contains(SECTION_BEGIN) || !text.contains(SECTION_END) {
+/// The file this bench writes its section of.
+fn benchmarks_file() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/BENCHMARKS.md")
+}
+
+/// Puts `body` between this backend's markers inside the `load` section of `text` (the whole of
+/// `docs/BENCHMARKS.md`), adding the section if absent, and leaves everything else as it is:
+/// the `scale` section, the other backend's part, any text around them.
+fn splice_load_part(mut text: String, backend: &str, body: &str) -> String {
+    let has_section = text
+        .find(SECTION_BEGIN)
+        .is_some_and(|at| text[at..].contains(SECTION_END));
+    if !has_section {
         if !text.ends_with('\n') {
             text.push('\n');
         }
@@ -991,8 +990,61 @@ fn write_benchmarks_file(backend: &str, body: &str) -> std::io::Result<PathBuf> 
         _ => format!("{}\n\n{part}\n\n", section.trim_end()),
     };
     text.replace_range(section_start..section_end, &new_section);
-    std::fs::write(&path, text)?;
+    text
+}
+
+/// Writes this backend's part of `docs/BENCHMARKS.md` ([`splice_load_part`]), creating the
+/// file with a short introduction if it does not exist.
+fn write_benchmarks_file(backend: &str, body: &str) -> std::io::Result<PathBuf> {
+    let path = benchmarks_file();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::from(
+            "# Benchmarks\n\nMeasured figures of the service, each section written by the tool \
+             that measures it; edit the text outside the markers only.\n",
+        ),
+        Err(e) => return Err(e),
+    };
+    std::fs::write(&path, splice_load_part(text, backend, body))?;
     Ok(path)
+}
+
+/// The smoke run's check of [`splice_load_part`], on text shaped like the real file: another
+/// tool's section before and after survives byte for byte, each backend's part appears once,
+/// and a second write of a part replaces the first.
+fn check_splice() {
+    let scale = "<!-- scale:begin -->\n## Scale\n\n| a | b |\n<!-- scale:end -->\n";
+    let start = format!("# Benchmarks\n\n{scale}");
+    let once = splice_load_part(start.clone(), "SQLite", "first SQLite\n");
+    let both = splice_load_part(once, "PostgreSQL", "PostgreSQL\n");
+    let again = splice_load_part(both, "SQLite", "second SQLite\n");
+    let after = format!("{again}\n{scale}");
+    let rewritten = splice_load_part(after.clone(), "PostgreSQL", "PostgreSQL\n");
+
+    assert!(
+        again.starts_with(&start),
+        "the text before the section changed:\n{again}"
+    );
+    assert_eq!(
+        rewritten, after,
+        "rewriting a part unchanged changed the file"
+    );
+    assert_eq!(after.matches(scale).count(), 2, "{after}");
+    assert_eq!(again.matches(SECTION_BEGIN).count(), 1, "{again}");
+    assert_eq!(
+        again.matches("<!-- load:sqlite:begin -->").count(),
+        1,
+        "{again}"
+    );
+    assert_eq!(
+        again.matches("<!-- load:postgresql:begin -->").count(),
+        1,
+        "{again}"
+    );
+    assert!(
+        again.contains("second SQLite") && !again.contains("first SQLite"),
+        "{again}"
+    );
 }
 
 fn main() {
@@ -1347,7 +1399,11 @@ fn main() {
     let _ = std::fs::remove_dir_all(&scratch);
     drop(database);
     if smoke {
-        eprintln!("smoke run: the figures are not judged and docs/BENCHMARKS.md is not written");
+        check_splice();
+        eprintln!(
+            "smoke run: the figures are not judged and docs/BENCHMARKS.md is not written (its \
+             splicing was checked on a copy)"
+        );
     } else {
         match write_benchmarks_file(backend, &body) {
             Ok(path) => eprintln!("wrote the {backend} part of {}", path.display()),
