@@ -9,9 +9,10 @@
 //! ```
 //!
 //! The machine drifts by tens of percent from one minute to the next, so every target is a
-//! ratio (or a bound) against a ceiling taken minutes apart at most, interleaved with it: each
-//! pair runs in `BENCH_ROUNDS` rounds (default 2), the ceiling first in even rounds and second in
-//! odd ones, and each side's rounds are added up.
+//! ratio (or a bound) against a ceiling taken seconds apart, interleaved with it: each pair runs
+//! in `BENCH_ROUNDS` rounds (default 4), the ceiling first in even rounds and second in odd ones,
+//! and each side's rounds are added up. The disk's commit cost is probed before and after (the
+//! median of 20 synchronous 4 KiB writes), since it sets every SQLite write figure.
 //!
 //! The server is the real binary (`usergroups serve`, built by cargo beside the bench with the
 //! same profile) in a child process on `127.0.0.1:0`, with rate limits off, its default workers
@@ -31,6 +32,7 @@
 //! | both | peak RSS of the server under each load | | ≤ 64 MiB |
 //!
 //! Settings: `BENCH_SECONDS` (each scenario's total, default 10), `BENCH_ROUNDS`,
+//! `BENCH_CEILING_WRITERS` (threads of the SQLite in-process ceiling, default 1),
 //! `BENCH_CONNECTIONS` (default 32), `BENCH_DELETE_GROUPS_PER_SECOND` (groups made per second of
 //! each DELETE scenario, default 4000 on SQLite and 3000 on PostgreSQL; a scenario that runs out
 //! stops early and says so).
@@ -833,6 +835,32 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
+/// The median time of 20 synchronous 4 KiB writes (write, then `fdatasync`) in `dir`, in ms:
+/// the disk's commit cost now, which other processes' writes move by an order of magnitude and
+/// which bounds every durable commit on SQLite.
+fn fsync_probe(dir: &Path) -> String {
+    let path = dir.join("fsync-probe");
+    let probe = || -> std::io::Result<f64> {
+        let mut file = std::fs::File::create(&path)?;
+        let block = [0u8; 4096];
+        let mut times = Vec::with_capacity(20);
+        for _ in 0..20 {
+            let started = Instant::now();
+            file.write_all(&block)?;
+            file.sync_data()?;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times[times.len() / 2])
+    };
+    let measured = probe();
+    let _ = std::fs::remove_file(&path);
+    match measured {
+        Ok(ms) => format!("{ms:.2} ms"),
+        Err(e) => format!("unknown ({e})"),
+    }
+}
+
 /// Cores and memory of this machine.
 fn machine() -> String {
     let cores = thread::available_parallelism().map_or(0, |n| n.get());
@@ -1054,7 +1082,7 @@ fn main() {
         || args.iter().any(|a| a == "--smoke")
         || std::env::var("BENCH_SMOKE").is_ok_and(|v| v == "1");
     let seconds = env_number("BENCH_SECONDS", if smoke { 0.5 } else { 10.0 });
-    let rounds = env_number("BENCH_ROUNDS", if smoke { 1.0 } else { 2.0 }).max(1.0) as u32;
+    let rounds = env_number("BENCH_ROUNDS", if smoke { 1.0 } else { 4.0 }).max(1.0) as u32;
     let round = Duration::from_secs_f64(seconds / f64::from(rounds));
     let connections = env_number("BENCH_CONNECTIONS", 32.0) as usize;
     let (database, url_text) = BenchDatabase::create();
@@ -1088,10 +1116,12 @@ fn main() {
     ));
     std::fs::create_dir_all(&scratch).expect("a scratch directory");
     let load_before = load_average();
+    let fsync_before = fsync_probe(&scratch);
     let mode = if smoke { "smoke run" } else { "measured run" };
     eprintln!(
         "{backend}, {mode}: {seconds} s per scenario in {rounds} round(s), {connections} \
-         connections, server pool of {}; {}; load average {load_before}",
+         connections, server pool of {}; {}; load average {load_before}; a synchronous 4 KiB \
+         write {fsync_before}",
         options.max_size,
         machine()
     );
@@ -1195,10 +1225,13 @@ fn main() {
     let mut delete_ceiling = Outcome::default();
     let mut ceiling_tool = String::new();
 
+    // SQLite has one writer at a time, so one thread committing back to back is the rate that
+    // one transaction per commit allows; more threads only add waits for the write lock.
+    let ceiling_writers = env_number("BENCH_CEILING_WRITERS", 1.0).max(1.0) as usize;
     let ceiling_pool: DbPool = db::pool(
         &url,
         PoolOptions {
-            max_size: 1,
+            max_size: ceiling_writers as u32,
             ..options
         },
     );
@@ -1262,10 +1295,13 @@ fn main() {
                         ));
                     }
                     (_, true, BenchDatabase::Sqlite(_)) => {
-                        let name = "data-layer DELETE transaction in-process, 1 writer \
-                                    (WAL, synchronous=FULL)";
+                        let name = format!(
+                            "data-layer DELETE transaction in-process, {ceiling_writers} \
+                             writer(s) (WAL, synchronous=FULL)"
+                        );
+                        let name = name.as_str();
                         progress(name);
-                        let outcome = run_scenario(name, 1, round, None, |_| {
+                        let outcome = run_scenario(name, ceiling_writers, round, None, |_| {
                             let pool = ceiling_pool.clone();
                             let ids = Arc::clone(&ceiling_deletes);
                             let organization_id = organization_id.clone();
@@ -1321,6 +1357,7 @@ fn main() {
     drop(ceiling_pool);
     drop(pool);
     let load_after = load_average();
+    let fsync_after = fsync_probe(&scratch);
 
     let figures = match &database {
         BenchDatabase::Sqlite(_) => vec![
@@ -1378,7 +1415,8 @@ fn main() {
     let _ = writeln!(
         body,
         "### {backend}\n\n{} UTC, {mode}. Machine: {}; load average {load_before} before, \
-         {load_after} after. {seconds} s per scenario in {rounds} interleaved round(s), \
+         {load_after} after; a synchronous 4 KiB write (median of 20) {fsync_before} before, \
+         {fsync_after} after. {seconds} s per scenario in {rounds} interleaved round(s), \
          {connections} connections, the server's pool of {}; the server's VmHWM at the end \
          {:.1} MiB.\n\n```sh\n{command}\n```\n",
         Utc::now().format("%Y-%m-%d %H:%M"),
