@@ -1,6 +1,7 @@
 //! Configuration: one [`Config`] for `serve`, read once from flags and environment variables
 //! (a flag wins over its variable). A bad value is refused at start with the variable's name.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Args;
@@ -49,6 +50,21 @@ fn parse_signature_skew(text: &str) -> Result<u64, String> {
     Ok(seconds)
 }
 
+/// The variable behind `--metrics-bind`.
+const METRICS_BIND_VAR: &str = "USERGROUPS_METRICS_BIND";
+
+/// The metrics address is an IP address and a port, checked at start: a typo would otherwise
+/// surface only as a failed bind, or as a scraper finding nothing.
+fn parse_metrics_bind(text: &str) -> Result<SocketAddr, String> {
+    text.parse().map_err(|_| {
+        format!(
+            "--metrics-bind ({METRICS_BIND_VAR}) must be an IP address and a port, such as \
+             127.0.0.1:9090 or [::1]:9090, got {text:?}; leave it unset to serve /metrics on \
+             the main address"
+        )
+    })
+}
+
 /// Everything `usergroups serve` needs.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -63,6 +79,10 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "USERGROUPS_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
+
+    /// Address to serve GET /metrics on (e.g. 127.0.0.1:9090) instead of the main address, which then answers it 404 [default: /metrics on the main address].
+    #[arg(long, env = METRICS_BIND_VAR, value_parser = parse_metrics_bind)]
+    pub metrics_bind: Option<SocketAddr>,
 
     /// Largest accepted request body, in bytes (413 above).
     #[arg(long, env = "USERGROUPS_BODY_LIMIT", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
@@ -196,6 +216,31 @@ mod tests {
             Duration::from_secs(900)
         );
         assert!(config(&["--signature-skew-seconds", "0"]).is_err());
+    }
+
+    #[test]
+    fn a_metrics_address_that_is_not_an_ip_and_port_is_refused_naming_the_flag_the_variable_the_value_and_the_fix(
+    ) {
+        let error = config(&["--metrics-bind", "localhost"]).expect_err("refused");
+        let text = error.to_string();
+
+        for expected in [
+            "--metrics-bind",
+            "USERGROUPS_METRICS_BIND",
+            "\"localhost\"",
+            "127.0.0.1:9090",
+            "leave it unset",
+        ] {
+            assert!(text.contains(expected), "no {expected:?} in: {text}");
+        }
+    }
+
+    #[test]
+    fn metrics_are_on_the_main_address_unless_a_metrics_address_is_given() {
+        let separate = config(&["--metrics-bind", "[::1]:9090"]).unwrap();
+
+        assert_eq!(config(&[]).unwrap().metrics_bind, None);
+        assert_eq!(separate.metrics_bind, Some("[::1]:9090".parse().unwrap()));
     }
 
     #[test]

@@ -17,8 +17,9 @@
 //!    `domain`, the core: groups and users, their rules, `DomainError`. Neither speaks HTTP.
 //! 8. `secrets`: sealing access-key secrets under the master key.
 //! 9. `db`: connections, pool, migrations, transactions, `StoreError`; and the leaves every
-//!    layer may use: `api` (the JSON shapes), `role`, `credentials`, `limits`, and `ids` (one
-//!    type per kind of id, so two ids cannot be swapped in a call).
+//!    layer may use: `api` (the JSON shapes), `role`, `credentials`, `limits`, `ids` (one
+//!    type per kind of id, so two ids cannot be swapped in a call), and `metrics` (the
+//!    Prometheus registry and the functions that record into it).
 //!
 //! `client` (the SDK, feature `client`) sits beside the server, on `api`, `auth::signer` and the
 //! leaves.
@@ -47,6 +48,8 @@ pub mod domain;
 #[cfg(feature = "server")]
 pub mod ids;
 pub mod limits;
+#[cfg(feature = "server")]
+pub mod metrics;
 #[cfg(feature = "server")]
 pub mod models;
 #[cfg(feature = "server")]

@@ -24,7 +24,7 @@ use crate::api::{
     CreateGroup, CreateUser, ErrorBody, FieldError, Group, Page, UpdateGroup, UpdateUser, User,
 };
 use crate::routes::ApiError;
-use crate::routes::{groups, health, users, JSON_UTF8};
+use crate::routes::{groups, health, metrics, users, JSON_UTF8};
 
 /// The name of the security scheme every `/api/v1` operation requires.
 pub const SECURITY_SCHEME: &str = "onlivesite";
@@ -54,8 +54,9 @@ const DESCRIPTION: &str = "\
 An organization's user groups and users, compatible with the Onlive Open API. Every route \
 under `/api/v1/` requires a signed request (the `onlivesite` security scheme) and acts on the \
 organization that owns the access key; another organization's rows answer exactly like rows \
-that do not exist. `/healthz`, `/readyz` and `/openapi.json` are unsigned.\n\n\
-Everything is JSON (`application/json; charset=utf-8`); times are RFC 3339 UTC with whole \
+that do not exist. `/healthz`, `/readyz`, `/openapi.json` and `/metrics` are unsigned.\n\n\
+Everything but `/metrics` (the Prometheus text format) is JSON (`application/json; \
+charset=utf-8`); times are RFC 3339 UTC with whole \
 seconds (`2025-05-22T10:30:00Z`); ids are lowercase UUID v7. Deletion is a soft delete: the \
 final object is returned with `deletedAt` and is never visible again.\n\n\
 The trailing-slash form of each path (`/api/v1/user-groups/`, `/api/v1/users/{id}/`) is \
@@ -91,6 +92,7 @@ longer than the request timeout (10 seconds by default) is answered 408.";
         users::delete_user,
         health::healthz,
         health::readyz,
+        metrics::get_metrics,
         get_openapi,
     ),
     components(
@@ -179,8 +181,8 @@ impl Modify for Signing {
 /// What operations share beyond their own `#[utoipa::path]`, which lists only the answers of
 /// the handler itself: every operation under `/api/v1/` can be answered 401, 408 (a stalled
 /// body: the authentication middleware reads every body), 413, 429, 500 and 503, and 415 when
-/// it takes a body; `/readyz` 500 and 503. Each answer given after the signature was verified
-/// (all but 401, 408 and 413) carries the rate-limit headers.
+/// it takes a body; `/readyz` 500 and 503; `/metrics` 500. Each answer given after the
+/// signature was verified (all but 401, 408 and 413) carries the rate-limit headers.
 struct SignedAnswers;
 
 /// Whether the operation at `path` requires a signed request (and so is rate limited).
@@ -206,6 +208,8 @@ fn shared_answers(path: &str, takes_body: bool) -> Vec<(&'static str, &'static s
         answers
     } else if path == "/readyz" {
         vec![("500", "InternalError"), ("503", "Unavailable")]
+    } else if path == "/metrics" {
+        vec![("500", "InternalError")]
     } else {
         Vec::new()
     }

@@ -25,6 +25,8 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, R2D2Connection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use crate::metrics;
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -52,7 +54,20 @@ pub struct DbPool {
 impl DbPool {
     /// A connection, waiting at most the configured connection timeout.
     pub fn get(&self) -> Result<PooledConnection, r2d2::PoolError> {
-        self.inner.get()
+        let waiting = Instant::now();
+        let conn = self.inner.get();
+        metrics::record_pool_wait(waiting.elapsed());
+        conn
+    }
+
+    /// How many connections are open and idle now, and the most the pool opens (`/metrics`).
+    pub fn gauges(&self) -> metrics::PoolGauges {
+        let state = self.inner.state();
+        metrics::PoolGauges {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max: self.inner.max_size(),
+        }
     }
 }
 
@@ -529,6 +544,7 @@ where
         match attempt_result {
             Err(e) if e.is_retryable() && attempt < WRITE_ATTEMPTS => {
                 log::warn!("retrying a write transaction after: {e}");
+                metrics::record_transaction_retry();
                 attempt += 1;
             }
             Ok(kept) => return kept,

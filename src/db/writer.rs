@@ -237,6 +237,7 @@ fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> Result<(
             "a write of the batch could not be ended cleanly",
         ));
     }
+    let committing = Instant::now();
     if let Err(e) = AnsiTransactionManager::commit_transaction(c) {
         let _ = AnsiTransactionManager::rollback_transaction(c);
         // Which write of the batch broke the commit cannot be told: none of them happened, and
@@ -245,5 +246,6 @@ fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> Result<(
             "the batch could not commit: {e}"
         )));
     }
+    crate::metrics::record_write_batch(batch.len(), committing.elapsed());
     Ok(())
 }

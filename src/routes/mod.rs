@@ -6,6 +6,7 @@ pub mod error;
 pub mod groups;
 pub mod health;
 pub mod input;
+pub mod metrics;
 pub mod users;
 
 use actix_web::http::StatusCode;

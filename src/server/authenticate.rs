@@ -36,6 +36,7 @@ use crate::auth::key_cache::Lookup;
 use crate::auth::verify::{self, Claim, ReplayGuard, SignedParts};
 use crate::auth::{AuthError, AuthFailure};
 use crate::db;
+use crate::metrics;
 use crate::rate_limit::{Decision, RequestClass};
 use crate::routes::caller::PendingGuard;
 use crate::routes::{ApiError, Caller};
@@ -167,7 +168,9 @@ async fn verify(req: &mut ServiceRequest, state: &AppState) -> Result<Caller, Ap
         body: &body,
     });
     let id = claim.access_key_id();
-    let key = match state.key_cache.lookup(id) {
+    let lookup = state.key_cache.lookup(id);
+    metrics::record_key_cache(!matches!(lookup, Lookup::Miss));
+    let key = match lookup {
         Lookup::Known(key) => key,
         Lookup::Unknown => return Err(AuthFailure::UnknownAccessKey.into()),
         Lookup::Miss => {

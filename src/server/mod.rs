@@ -3,7 +3,8 @@
 
 mod authenticate;
 
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -13,6 +14,7 @@ use actix_web::{web, App, Error, HttpMessage, HttpServer, ResponseError};
 
 use crate::config::Config;
 use crate::db::{self, DbPool};
+use crate::metrics;
 use crate::models::UsedSignature;
 use crate::openapi;
 use crate::rate_limit::RateLimits;
@@ -74,6 +76,33 @@ async fn request_id(
     Ok(response)
 }
 
+/// Counts and times every answer under its route's pattern (`/api/v1/user-groups/{id}`, one
+/// series for the slash and no-slash forms), `unmatched` for a path no route matches, and counts
+/// each 401 under its reason ([`crate::metrics`]).
+///
+/// The refusal is read here, from the error the authentication middleware answered with, rather
+/// than recorded inside it: every 401 passes this point, whichever check made it.
+async fn request_metrics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let response = next.call(req).await?;
+    // `None` for a path that reaches no resource (the default services' 404s included).
+    let route = response.request().match_pattern();
+    let status = response.status();
+    metrics::record_request(route, method.as_str(), status.as_u16(), started.elapsed());
+    if let Some(ApiError::Unauthorized(failure)) = response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+    {
+        metrics::record_auth_refusal(failure.reason());
+    }
+    Ok(response)
+}
+
 /// A handler for the other methods of a known route: 405 with the route's `Allow` header.
 fn method_not_allowed(allow: &'static str) -> actix_web::Route {
     web::to(move || async move {
@@ -91,65 +120,103 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 /// | `/api/v1/user-groups/{id}` | GET, PUT, DELETE |
 /// | `/api/v1/users[/]` | GET (list), POST (create) |
 /// | `/api/v1/users/{id}` | GET, PUT, DELETE |
+/// | `/metrics` | GET, unsigned: Prometheus text ([`crate::metrics`]) |
 ///
 /// Everything under `/api/v1` is signed: the authentication middleware runs before routing, so
 /// an unsigned caller learns nothing about which routes exist, and it counts each verified
 /// request against its access key's rate limit, also before routing.
 pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
+    configure_routes(cfg, state, MetricsRoute::Served);
+}
+
+/// Whether the route table answers `GET /metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MetricsRoute {
+    /// Yes: no separate metrics address was configured.
+    Served,
+    /// No: `/metrics` is served only on the metrics address, and is an unknown route here.
+    Elsewhere,
+}
+
+/// The route table of [`configure`], with or without `/metrics`.
+fn configure_routes(cfg: &mut web::ServiceConfig, state: AppState, metrics_route: MetricsRoute) {
+    let mut root = web::scope("")
+        .wrap(from_fn(request_id))
+        .wrap(from_fn(request_metrics));
+    if metrics_route == MetricsRoute::Served {
+        root = root.service(metrics_resource());
+    }
     cfg.app_data(web::Data::new(state))
         .service(
-            web::scope("")
-                .wrap(from_fn(request_id))
-                .service(
-                    web::resource("/healthz")
-                        .route(web::get().to(health::healthz))
-                        .default_service(method_not_allowed("GET")),
-                )
-                .service(
-                    web::resource("/readyz")
-                        .route(web::get().to(health::readyz))
-                        .default_service(method_not_allowed("GET")),
-                )
-                .service(
-                    web::resource("/openapi.json")
-                        .route(web::get().to(openapi::get_openapi))
-                        .default_service(method_not_allowed("GET")),
-                )
-                .service(
-                    web::scope("/api/v1")
-                        .wrap(from_fn(authenticate))
-                        .service(
-                            web::resource(["/user-groups", "/user-groups/"])
-                                .route(web::get().to(groups::list_groups))
-                                .route(web::post().to(groups::create_group))
-                                .default_service(method_not_allowed("GET, POST")),
-                        )
-                        .service(
-                            web::resource(["/user-groups/{id}", "/user-groups/{id}/"])
-                                .route(web::get().to(groups::get_group))
-                                .route(web::put().to(groups::update_group))
-                                .route(web::delete().to(groups::delete_group))
-                                .default_service(method_not_allowed("GET, PUT, DELETE")),
-                        )
-                        .service(
-                            web::resource(["/users", "/users/"])
-                                .route(web::get().to(users::list_users))
-                                .route(web::post().to(users::create_user))
-                                .default_service(method_not_allowed("GET, POST")),
-                        )
-                        .service(
-                            web::resource(["/users/{id}", "/users/{id}/"])
-                                .route(web::get().to(users::get_user))
-                                .route(web::put().to(users::update_user))
-                                .route(web::delete().to(users::delete_user))
-                                .default_service(method_not_allowed("GET, PUT, DELETE")),
-                        )
-                        .default_service(web::to(route_not_found)),
-                )
-                .default_service(web::to(route_not_found)),
+            root.service(
+                web::resource("/healthz")
+                    .route(web::get().to(health::healthz))
+                    .default_service(method_not_allowed("GET")),
+            )
+            .service(
+                web::resource("/readyz")
+                    .route(web::get().to(health::readyz))
+                    .default_service(method_not_allowed("GET")),
+            )
+            .service(
+                web::resource("/openapi.json")
+                    .route(web::get().to(openapi::get_openapi))
+                    .default_service(method_not_allowed("GET")),
+            )
+            .service(
+                web::scope("/api/v1")
+                    .wrap(from_fn(authenticate))
+                    .service(
+                        web::resource(["/user-groups", "/user-groups/"])
+                            .route(web::get().to(groups::list_groups))
+                            .route(web::post().to(groups::create_group))
+                            .default_service(method_not_allowed("GET, POST")),
+                    )
+                    .service(
+                        web::resource(["/user-groups/{id}", "/user-groups/{id}/"])
+                            .route(web::get().to(groups::get_group))
+                            .route(web::put().to(groups::update_group))
+                            .route(web::delete().to(groups::delete_group))
+                            .default_service(method_not_allowed("GET, PUT, DELETE")),
+                    )
+                    .service(
+                        web::resource(["/users", "/users/"])
+                            .route(web::get().to(users::list_users))
+                            .route(web::post().to(users::create_user))
+                            .default_service(method_not_allowed("GET, POST")),
+                    )
+                    .service(
+                        web::resource(["/users/{id}", "/users/{id}/"])
+                            .route(web::get().to(users::get_user))
+                            .route(web::put().to(users::update_user))
+                            .route(web::delete().to(users::delete_user))
+                            .default_service(method_not_allowed("GET, PUT, DELETE")),
+                    )
+                    .default_service(web::to(route_not_found)),
+            )
+            .default_service(web::to(route_not_found)),
         )
         // A request target that is not a path (`OPTIONS *`) matches no scope, not even "".
         .default_service(web::to(target_not_a_path));
+}
+
+/// `GET /metrics`, unsigned, 405 for other methods.
+fn metrics_resource() -> actix_web::Resource {
+    web::resource("/metrics")
+        .route(web::get().to(crate::routes::metrics::get_metrics))
+        .default_service(method_not_allowed("GET"))
+}
+
+/// The route table of the metrics address: `/metrics` and nothing else (404 in JSON for any
+/// other path, as on the main address).
+fn configure_metrics_only(cfg: &mut web::ServiceConfig, state: AppState) {
+    cfg.app_data(web::Data::new(state)).service(
+        web::scope("")
+            .wrap(from_fn(request_id))
+            .wrap(from_fn(request_metrics))
+            .service(metrics_resource())
+            .default_service(web::to(route_not_found)),
+    );
 }
 
 /// How often expired replay-guard entries are pruned, and full rate-limit buckets forgotten.
@@ -184,12 +251,17 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         master_keys,
         key_cache: Default::default(),
     };
+    let metrics_route = match config.metrics_bind {
+        Some(_) => MetricsRoute::Elsewhere,
+        None => MetricsRoute::Served,
+    };
+    let main_state = state.clone();
     let server = HttpServer::new(move || {
         App::new()
             .wrap(Logger::new(
                 r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#,
             ))
-            .configure(|cfg| configure(cfg, state.clone()))
+            .configure(|cfg| configure_routes(cfg, main_state.clone(), metrics_route))
     })
     .client_request_timeout(request_timeout)
     .client_disconnect_timeout(request_timeout)
@@ -198,11 +270,52 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     for address in server.addrs() {
         log::info!("listening on http://{address}");
     }
+    let metrics_server = match config.metrics_bind {
+        Some(address) => Some(metrics_server(address, state, request_timeout)?),
+        None => {
+            log::info!("GET /metrics is served on the main address");
+            None
+        }
+    };
     actix_web::rt::spawn(prune_used_signatures(pool));
     actix_web::rt::spawn(forget_full_buckets(rate_limits));
     server.run().await?;
+    if let Some(metrics_server) = metrics_server {
+        // It stops on the same signal by itself; this covers a main server that ended otherwise.
+        metrics_server.stop(false).await;
+    }
     log::info!("stopped");
     Ok(())
+}
+
+/// Starts the server of the metrics address: `/metrics` only, one worker (a scrape every few
+/// seconds needs no more), no request log (scrapes would drown it).
+fn metrics_server(
+    address: SocketAddr,
+    state: AppState,
+    request_timeout: Duration,
+) -> std::io::Result<actix_web::dev::ServerHandle> {
+    let server = HttpServer::new(move || {
+        App::new().configure(|cfg| configure_metrics_only(cfg, state.clone()))
+    })
+    .workers(1)
+    .client_request_timeout(request_timeout)
+    .client_disconnect_timeout(request_timeout)
+    .shutdown_timeout(0)
+    .bind(address)
+    .map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("--metrics-bind (USERGROUPS_METRICS_BIND) {address} cannot be bound: {e}"),
+        )
+    })?;
+    for address in server.addrs() {
+        log::info!("GET /metrics is served only at http://{address}/metrics");
+    }
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Ok(handle)
 }
 
 /// Keeps the rate limiter's memory to the keys in recent use.

@@ -327,6 +327,11 @@ impl<'a> Call<'a> {
 }
 
 impl TestApp {
+    /// True when the app runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self._database.is_postgres()
+    }
+
     /// Starts a request; send it with [`Call::send`].
     pub fn call(&self, method: &str, target: &str) -> Call<'_> {
         Call {

@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("credentials", 0),
     ("limits", 0),
     ("ids", 0),
+    ("metrics", 0),
     ("rate_limit", 0),
 ];
 

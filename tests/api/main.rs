@@ -14,6 +14,7 @@ mod invariants;
 mod isolation;
 mod layers;
 mod live_server;
+mod metrics;
 mod openapi;
 mod precedence;
 mod properties;
