@@ -4,9 +4,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use diesel::dsl::sql;
+use diesel::sql_types::{Bool, Text, Timestamp};
+
 use super::{
-    contains_pattern, fold_case, DomainError, GroupId, OrganizationId, PageRequest, Resource,
-    RowLock,
+    checked_offset, contains_pattern, counts, fold_case, next_position, search_uses_index,
+    trigram_phrase, DomainError, GroupId, ListPage, OrganizationId, PageRequest, Position,
+    Resource, RowLock, Start,
 };
 use crate::db::schema::{user_groups, users};
 use crate::db::{self, DbConnection};
@@ -127,6 +131,7 @@ impl NewGroup {
             diesel::insert_into(user_groups::table)
                 .values(GroupRow::from(&group))
                 .execute(conn)?;
+            counts::adjust(conn, organization_id, Resource::Group, 1)?;
             Ok(group)
         })
     }
@@ -156,19 +161,36 @@ impl Group {
             .optional()?)
     }
 
-    /// One page of the organization's live groups, newest first, with the total count.
-    /// `search` matches a case-insensitive substring of the name or the description.
+    /// One page of the organization's live groups, newest first, with the total count and
+    /// where the next page starts. `search` matches a case-insensitive substring of the name or
+    /// the description.
+    ///
+    /// What each part costs, whatever the organization's size:
+    /// - without `search`, `total` is the organization's live count ([`counts`]), one row;
+    /// - with `search`, candidates come from the trigram index (SQLite FTS5, PostgreSQL
+    ///   `pg_trgm` GIN) and each is checked with the exact `LIKE`, so `total` and the page cost
+    ///   time linear in the candidates, not in the organization's rows; a search of fewer than
+    ///   three characters has no trigram and reads the organization's live rows once;
+    /// - the page itself is an index range from `start` (keyset), or an offset bounded by
+    ///   [`crate::limits::PAGE_OFFSET_MAX`].
     pub fn list(
         conn: &mut DbConnection,
         organization_id: &OrganizationId,
         search: Option<&str>,
         page: PageRequest,
-    ) -> Result<(Vec<Group>, i64), DomainError> {
+        start: &Start,
+    ) -> Result<ListPage<Group>, DomainError> {
+        let search = search.filter(|s| !s.is_empty());
+        // The FTS5 index exists on SQLite only; PostgreSQL's planner takes its GIN indexes for
+        // the LIKE filters by itself.
+        let phrase = search
+            .filter(|s| matches!(conn, DbConnection::Sqlite(_)) && search_uses_index(s))
+            .map(trigram_phrase);
         let filtered = || {
             let mut query = user_groups::table
                 .filter(visible_to(organization_id))
                 .into_boxed();
-            if let Some(search) = search.filter(|s| !s.is_empty()) {
+            if let Some(search) = search {
                 let pattern = contains_pattern(search);
                 query = query.filter(
                     user_groups::name_folded
@@ -177,19 +199,53 @@ impl Group {
                         .or(user_groups::description_folded.like(pattern).escape('\\')),
                 );
             }
+            if let Some(phrase) = &phrase {
+                query = query.filter(
+                    sql::<Bool>(
+                        "user_groups.rowid IN (SELECT rowid FROM user_groups_search \
+                         WHERE user_groups_search MATCH ",
+                    )
+                    .bind::<Text, _>(phrase.clone())
+                    .sql(")"),
+                );
+            }
             query
         };
-        let total: i64 = filtered().count().get_result(conn)?;
-        let Some(offset) = page.offset().filter(|offset| *offset < total) else {
-            return Ok((Vec::new(), total));
+        let total: i64 = match search {
+            None => counts::live(conn, organization_id, Resource::Group)?,
+            Some(_) => filtered().count().get_result(conn)?,
         };
-        let items = filtered()
+        let mut query = filtered()
             .order((user_groups::created_at.desc(), user_groups::id.desc()))
-            .limit(page.limit)
-            .offset(offset)
-            .select(Group::as_select())
-            .load(conn)?;
-        Ok((items, total))
+            .limit(page.limit + 1)
+            .select(Group::as_select());
+        match start {
+            Start::Offset => match checked_offset(page, total)? {
+                Some(offset) => query = query.offset(offset),
+                None => {
+                    return Ok(ListPage {
+                        items: Vec::new(),
+                        total,
+                        next: None,
+                    })
+                }
+            },
+            Start::After(after) => {
+                query = query.filter(
+                    sql::<Bool>("(user_groups.created_at, user_groups.id) < (")
+                        .bind::<Timestamp, _>(after.created_at)
+                        .sql(", ")
+                        .bind::<Text, _>(after.id.clone())
+                        .sql(")"),
+                );
+            }
+        }
+        let mut items = query.load(conn)?;
+        let next = next_position(&mut items, page.limit, |g| Position {
+            created_at: g.created_at,
+            id: g.id.as_str().to_owned(),
+        });
+        Ok(ListPage { items, total, next })
     }
 
     /// Applies a partial update to the organization's live group `id`, in one transaction under
@@ -254,6 +310,7 @@ impl Group {
                     user_groups::deleted_at.eq(now),
                 ))
                 .execute(conn)?;
+            counts::adjust(conn, organization_id, Resource::Group, -1)?;
             group.updated_at = now;
             group.deleted_at = Some(now);
             Ok(group)

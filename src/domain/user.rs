@@ -4,9 +4,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use diesel::dsl::sql;
+use diesel::sql_types::{Bool, Text, Timestamp};
+
 use super::{
-    contains_pattern, fold_case, group, AdminChange, DomainError, GroupId, InvalidField,
-    OrganizationId, PageRequest, Resource, Role, RowLock, UserId,
+    checked_offset, contains_pattern, counts, fold_case, group, next_position, search_uses_index,
+    trigram_phrase, AdminChange, DomainError, GroupId, InvalidField, ListPage, OrganizationId,
+    PageRequest, Position, Resource, Role, RowLock, Start, UserId,
 };
 use crate::db::schema::{organizations, users};
 use crate::db::{self, DbConnection};
@@ -189,6 +193,7 @@ impl NewUser {
             diesel::insert_into(users::table)
                 .values(UserRow::from(&user))
                 .execute(conn)?;
+            counts::adjust(conn, organization_id, Resource::User, 1)?;
             Ok(user)
         })
     }
@@ -218,21 +223,30 @@ impl User {
             .optional()?)
     }
 
-    /// One page of the organization's live users, newest first, with the total count.
-    /// `search` matches a case-insensitive substring of the full name or the email;
-    /// `group_id` keeps only the group's active members.
+    /// One page of the organization's live users, newest first, with the total count and where
+    /// the next page starts. `search` matches a case-insensitive substring of the full name or
+    /// the email; `group_id` keeps only the group's active members.
+    ///
+    /// The costs are those of [`super::Group::list`]; with `group_id`, `total` counts the group's
+    /// live members through their index (time linear in the group's size, not the
+    /// organization's).
     pub fn list(
         conn: &mut DbConnection,
         organization_id: &OrganizationId,
         search: Option<&str>,
         group_id: Option<&GroupId>,
         page: PageRequest,
-    ) -> Result<(Vec<User>, i64), DomainError> {
+        start: &Start,
+    ) -> Result<ListPage<User>, DomainError> {
+        let search = search.filter(|s| !s.is_empty());
+        let phrase = search
+            .filter(|s| matches!(conn, DbConnection::Sqlite(_)) && search_uses_index(s))
+            .map(trigram_phrase);
         let filtered = || {
             let mut query = users::table
                 .filter(visible_to(organization_id))
                 .into_boxed();
-            if let Some(search) = search.filter(|s| !s.is_empty()) {
+            if let Some(search) = search {
                 let pattern = contains_pattern(search);
                 query = query.filter(
                     users::full_name_folded
@@ -241,22 +255,56 @@ impl User {
                         .or(users::email_folded.like(pattern).escape('\\')),
                 );
             }
+            if let Some(phrase) = &phrase {
+                query = query.filter(
+                    sql::<Bool>(
+                        "users.rowid IN (SELECT rowid FROM users_search \
+                         WHERE users_search MATCH ",
+                    )
+                    .bind::<Text, _>(phrase.clone())
+                    .sql(")"),
+                );
+            }
             if let Some(group_id) = group_id {
                 query = query.filter(users::user_group_id.eq(group_id.clone()));
             }
             query
         };
-        let total: i64 = filtered().count().get_result(conn)?;
-        let Some(offset) = page.offset().filter(|offset| *offset < total) else {
-            return Ok((Vec::new(), total));
+        let total: i64 = match (search, group_id) {
+            (None, None) => counts::live(conn, organization_id, Resource::User)?,
+            _ => filtered().count().get_result(conn)?,
         };
-        let items = filtered()
+        let mut query = filtered()
             .order((users::created_at.desc(), users::id.desc()))
-            .limit(page.limit)
-            .offset(offset)
-            .select(User::as_select())
-            .load(conn)?;
-        Ok((items, total))
+            .limit(page.limit + 1)
+            .select(User::as_select());
+        match start {
+            Start::Offset => match checked_offset(page, total)? {
+                Some(offset) => query = query.offset(offset),
+                None => {
+                    return Ok(ListPage {
+                        items: Vec::new(),
+                        total,
+                        next: None,
+                    })
+                }
+            },
+            Start::After(after) => {
+                query = query.filter(
+                    sql::<Bool>("(users.created_at, users.id) < (")
+                        .bind::<Timestamp, _>(after.created_at)
+                        .sql(", ")
+                        .bind::<Text, _>(after.id.clone())
+                        .sql(")"),
+                );
+            }
+        }
+        let mut items = query.load(conn)?;
+        let next = next_position(&mut items, page.limit, |u| Position {
+            created_at: u.created_at,
+            id: u.id.as_str().to_owned(),
+        });
+        Ok(ListPage { items, total, next })
     }
 
     /// Applies a partial update to the organization's live user `id` in one transaction: joining
@@ -316,6 +364,7 @@ impl User {
             diesel::update(users::table.find(id))
                 .set((users::updated_at.eq(now), users::deleted_at.eq(now)))
                 .execute(conn)?;
+            counts::adjust(conn, organization_id, Resource::User, -1)?;
             user.updated_at = now;
             user.deleted_at = Some(now);
             Ok(user)
