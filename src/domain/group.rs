@@ -67,7 +67,7 @@ pub struct GroupChanges {
 
 /// The row as written: the editable columns plus the case-folded copies search uses.
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = user_groups, treat_none_as_null = true)]
+#[diesel(table_name = user_groups, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct GroupRow<'a> {
     id: &'a GroupId,
     organization_id: &'a OrganizationId,
@@ -134,6 +134,49 @@ impl NewGroup {
             counts::adjust(conn, organization_id, Resource::Group, 1)?;
             Ok(group)
         })
+    }
+}
+
+impl NewGroup {
+    /// Inserts `groups` for `organization_id` and counts them, as plain statements on `conn`:
+    /// for a caller that holds the transaction (the bulk import), so a batch commits or rolls
+    /// back with everything else that caller writes. Rows go in multi-row statements of
+    /// [`super::INSERT_CHUNK`]; a taken name or externalId fails the call (which row is for the
+    /// caller to find, if it needs to).
+    pub fn insert_all(
+        conn: &mut DbConnection,
+        organization_id: &OrganizationId,
+        groups: &[NewGroup],
+    ) -> Result<(), DomainError> {
+        let now = db::now();
+        let rows: Vec<Group> = groups
+            .iter()
+            .map(|new| Group {
+                id: GroupId::new(),
+                organization_id: organization_id.clone(),
+                name: new.name.clone(),
+                description: new.description.clone(),
+                external_id: new.external_id.clone(),
+                extra_fields: new.extra_fields.clone(),
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            })
+            .collect();
+        for chunk in rows.chunks(super::INSERT_CHUNK) {
+            // Multi-row inserts are backend-specific in diesel (SQLite's has no DEFAULT), so
+            // the statement is run on each backend's own connection.
+            let insert = || {
+                diesel::insert_into(user_groups::table)
+                    .values(chunk.iter().map(GroupRow::from).collect::<Vec<_>>())
+            };
+            match conn {
+                DbConnection::Pg(c) => insert().execute(c)?,
+                DbConnection::Sqlite(c) => insert().execute(c)?,
+            };
+        }
+        let added = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        counts::adjust(conn, organization_id, Resource::Group, added)
     }
 }
 

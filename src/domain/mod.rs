@@ -68,6 +68,10 @@ pub struct ListPage<T> {
     pub next: Option<Position>,
 }
 
+/// Rows per multi-row `INSERT` of a bulk write: 13 columns each stays far under SQLite's 32,766
+/// bound parameters, and a statement this size costs one round trip per 500 rows.
+pub const INSERT_CHUNK: usize = 500;
+
 /// The shortest folded search text the trigram indexes can answer (a trigram is 3 characters);
 /// a shorter one is answered by reading the organization's live rows (see `search_uses_index`).
 pub const SEARCH_INDEX_MIN_CHARS: usize = 3;

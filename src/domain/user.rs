@@ -88,7 +88,7 @@ pub struct UserChanges {
 
 /// The row as written: the user plus the case-folded copies search and uniqueness use.
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = users, treat_none_as_null = true)]
+#[diesel(table_name = users, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct UserRow<'a> {
     id: &'a UserId,
     organization_id: &'a OrganizationId,
@@ -196,6 +196,57 @@ impl NewUser {
             counts::adjust(conn, organization_id, Resource::User, 1)?;
             Ok(user)
         })
+    }
+}
+
+impl NewUser {
+    /// Inserts `users` for `organization_id` and counts them, as plain statements on `conn`, for
+    /// a caller that holds the transaction (the bulk import). Each group joined is checked and
+    /// share-locked once, as [`NewUser::insert`] does for one user; rows go in multi-row
+    /// statements of [`super::INSERT_CHUNK`]. A taken email or a group that is not live fails
+    /// the call.
+    pub fn insert_all(
+        conn: &mut DbConnection,
+        organization_id: &OrganizationId,
+        users: &[NewUser],
+    ) -> Result<(), DomainError> {
+        let mut joined = std::collections::HashSet::new();
+        for group_id in users.iter().filter_map(|u| u.user_group_id.as_ref()) {
+            if joined.insert(group_id) {
+                lock_group_to_join(conn, organization_id, group_id)?;
+            }
+        }
+        let now = db::now();
+        let rows: Vec<User> = users
+            .iter()
+            .map(|new| User {
+                id: UserId::new(),
+                organization_id: organization_id.clone(),
+                first_name: new.first_name.clone(),
+                last_name: new.last_name.clone(),
+                email: new.email.clone(),
+                role: new.role,
+                avatar: new.avatar.clone(),
+                user_group_id: new.user_group_id.clone(),
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            })
+            .collect();
+        for chunk in rows.chunks(super::INSERT_CHUNK) {
+            // Multi-row inserts are backend-specific in diesel (SQLite's has no DEFAULT), so
+            // the statement is run on each backend's own connection.
+            let insert = || {
+                diesel::insert_into(users::table)
+                    .values(chunk.iter().map(UserRow::from).collect::<Vec<_>>())
+            };
+            match conn {
+                DbConnection::Pg(c) => insert().execute(c)?,
+                DbConnection::Sqlite(c) => insert().execute(c)?,
+            };
+        }
+        let added = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        counts::adjust(conn, organization_id, Resource::User, added)
     }
 }
 

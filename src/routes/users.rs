@@ -132,6 +132,36 @@ fn take_group_id(body: &mut JsonObject<'_>) -> Option<Option<GroupId>> {
     }
 }
 
+/// The user a create body (`POST /api/v1/users`) asks for, validated as the route validates it
+/// (all but `userGroupId` naming a live group, which only the write can check): the 400 lists
+/// every bad field. The import command reads its lines with it.
+pub fn new_user_from_body(body: &[u8]) -> Result<NewUser, ApiError> {
+    let mut body = JsonObject::parse(body)?;
+    let first_name = body.take_trimmed("firstName", true, limits::USER_NAME_MAX);
+    let last_name = body.take_trimmed("lastName", true, limits::USER_NAME_MAX);
+    let email = body.take_trimmed("email", true, limits::EMAIL_MAX);
+    // An empty or too-long email already has its error: one entry per bad field.
+    let email_length_ok = email
+        .as_deref()
+        .is_some_and(|email| (1..=limits::EMAIL_MAX).contains(&email.chars().count()));
+    if email_length_ok && email.as_deref().is_some_and(|email| !is_valid_email(email)) {
+        body.errors
+            .add("email", "email must be a valid email address");
+    }
+    let role = take_role(&mut body);
+    let avatar = take_avatar(&mut body);
+    let user_group_id = take_group_id(&mut body);
+    body.finish()?;
+    Ok(NewUser {
+        first_name: first_name.unwrap_or_default(),
+        last_name: last_name.unwrap_or_default(),
+        email: email.unwrap_or_default(),
+        role: role.unwrap_or(Role::Creator),
+        avatar: avatar.flatten(),
+        user_group_id: user_group_id.flatten(),
+    })
+}
+
 /// `POST /api/v1/users`: `{firstName, lastName, email, role?, avatar?, userGroupId?}` → 201 with
 /// the user. 400 for bad fields or a `userGroupId` naming no live group of the organization;
 /// 409 when a live user has the email (case-insensitively).
@@ -180,30 +210,7 @@ pub async fn create_user(
     caller.require(Permission::UsersWrite)?;
     require_json(&req)?;
     no_query(&req)?;
-    let mut body = JsonObject::parse(&caller.body)?;
-    let first_name = body.take_trimmed("firstName", true, limits::USER_NAME_MAX);
-    let last_name = body.take_trimmed("lastName", true, limits::USER_NAME_MAX);
-    let email = body.take_trimmed("email", true, limits::EMAIL_MAX);
-    // An empty or too-long email already has its error: one entry per bad field.
-    let email_length_ok = email
-        .as_deref()
-        .is_some_and(|email| (1..=limits::EMAIL_MAX).contains(&email.chars().count()));
-    if email_length_ok && email.as_deref().is_some_and(|email| !is_valid_email(email)) {
-        body.errors
-            .add("email", "email must be a valid email address");
-    }
-    let role = take_role(&mut body);
-    let avatar = take_avatar(&mut body);
-    let user_group_id = take_group_id(&mut body);
-    body.finish()?;
-    let new_user = NewUser {
-        first_name: first_name.unwrap_or_default(),
-        last_name: last_name.unwrap_or_default(),
-        email: email.unwrap_or_default(),
-        role: role.unwrap_or(Role::Creator),
-        avatar: avatar.flatten(),
-        user_group_id: user_group_id.flatten(),
-    };
+    let new_user = new_user_from_body(&caller.body)?;
     let organization_id = caller.organization_id().clone();
     let user = db::run(&state.pool, move |conn| {
         new_user.insert(conn, &organization_id)
