@@ -294,9 +294,22 @@ impl User {
             .filter(|s| matches!(conn, DbConnection::Sqlite(_)) && search_uses_index(s))
             .map(trigram_phrase);
         let filtered = || {
-            let mut query = users::table
-                .filter(visible_to(organization_id))
-                .into_boxed();
+            let mut query = match &phrase {
+                // The same rows as `visible_to`, but with `+` the organization's creation index
+                // is off limits: otherwise SQLite (without statistics) may walk every live row
+                // of the organization newest first and probe the trigram matches for each, when
+                // a selective search has only a few matches to fetch by rowid and sort.
+                Some(_) => users::table
+                    .filter(
+                        sql::<Bool>("+users.organization_id = ")
+                            .bind::<Text, _>(organization_id)
+                            .and(users::deleted_at.is_null()),
+                    )
+                    .into_boxed(),
+                None => users::table
+                    .filter(visible_to(organization_id))
+                    .into_boxed(),
+            };
             if let Some(search) = search {
                 let pattern = contains_pattern(search);
                 query = query.filter(
