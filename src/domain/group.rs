@@ -271,10 +271,20 @@ impl Group {
             None => counts::live(conn, organization_id, Resource::Group)?,
             Some(_) => filtered().count().get_result(conn)?,
         };
-        let mut query = filtered()
-            .order((user_groups::created_at.desc(), user_groups::id.desc()))
-            .limit(page.limit + 1)
-            .select(Group::as_select());
+        let newest_first = filtered().limit(page.limit + 1);
+        let mut query = if search.is_some() && matches!(conn, DbConnection::Pg(_)) {
+            // The same order, in words the creation index cannot serve: a prepared search's
+            // generic plan cannot tell a selective pattern from a common one, and would walk
+            // the organization's rows newest first, filtering each, rather than collect the
+            // trigram index's matches and sort them.
+            newest_first.order((
+                sql::<Timestamp>("user_groups.created_at + interval '0 second'").desc(),
+                user_groups::id.desc(),
+            ))
+        } else {
+            newest_first.order((user_groups::created_at.desc(), user_groups::id.desc()))
+        }
+        .select(Group::as_select());
         match start {
             Start::Offset => match checked_offset(page, total)? {
                 Some(offset) => query = query.offset(offset),

@@ -338,10 +338,20 @@ impl User {
             (None, None) => counts::live(conn, organization_id, Resource::User)?,
             _ => filtered().count().get_result(conn)?,
         };
-        let mut query = filtered()
-            .order((users::created_at.desc(), users::id.desc()))
-            .limit(page.limit + 1)
-            .select(User::as_select());
+        let newest_first = filtered().limit(page.limit + 1);
+        let mut query = if search.is_some() && matches!(conn, DbConnection::Pg(_)) {
+            // The same order, in words the creation index cannot serve: a prepared search's
+            // generic plan cannot tell a selective pattern from a common one, and would walk
+            // the organization's rows newest first, filtering each, rather than collect the
+            // trigram index's matches and sort them.
+            newest_first.order((
+                sql::<Timestamp>("users.created_at + interval '0 second'").desc(),
+                users::id.desc(),
+            ))
+        } else {
+            newest_first.order((users::created_at.desc(), users::id.desc()))
+        }
+        .select(User::as_select());
         match start {
             Start::Offset => match checked_offset(page, total)? {
                 Some(offset) => query = query.offset(offset),
