@@ -19,6 +19,10 @@
 //! organization's count rows), so the API's creates and deletes in that organization wait for
 //! it, or answer 503 after their statement timeout: import into a busy organization off-peak.
 //!
+//! After the commit, PostgreSQL's statistics of the tables are refreshed
+//! ([`crate::domain::refresh_statistics`]), so the first searches after a large import already
+//! use the trigram indexes.
+//!
 //! Progress goes to standard error, as a bar on a terminal and as a plain line every
 //! [`PLAIN_EVERY`] rows otherwise; standard output gets one JSON summary at the end.
 
@@ -34,7 +38,9 @@ use serde_json::json;
 use super::{open, print_json};
 use crate::config::DatabaseArgs;
 use crate::db::{self, DbConnection, StoreError, TransactionError};
-use crate::domain::{DomainError, NewGroup, NewUser, OrganizationId, INSERT_CHUNK};
+use crate::domain::{
+    refresh_statistics, DomainError, NewGroup, NewUser, OrganizationId, INSERT_CHUNK,
+};
 use crate::models::Organization;
 use crate::routes::input::parse_uuid;
 use crate::routes::{groups, users, ApiError};
@@ -395,6 +401,7 @@ pub(super) fn run(args: ImportArgs) -> Result<(), Box<dyn Error>> {
         };
         Ok::<_, ImportError>((groups, users))
     })?;
+    refresh_statistics(&mut conn)?;
     print_json(&json!({
         "organizationId": organization_id,
         "groups": groups,

@@ -118,6 +118,20 @@ fn next_position<T>(
     items.last().map(position)
 }
 
+/// Brings the planner's view of the groups and users up to date after a bulk write (the
+/// import), outside any transaction. PostgreSQL: `VACUUM (ANALYZE)`, because a table that grew by
+/// a million rows without statistics looks tiny to the planner, which then reads a whole
+/// organization through its btree instead of the trigram indexes (and vacuuming now spares the
+/// requests that would otherwise meet autovacuum's pass over the new rows). SQLite: nothing;
+/// its searches do not depend on statistics (see the lists' `+organization_id`).
+pub fn refresh_statistics(conn: &mut crate::db::DbConnection) -> Result<(), DomainError> {
+    use diesel::connection::SimpleConnection;
+    if let crate::db::DbConnection::Pg(c) = conn {
+        c.batch_execute("VACUUM (ANALYZE) user_groups, users, live_counts")?;
+    }
+    Ok(())
+}
+
 /// The form of a text that case-insensitive search and uniqueness compare.
 pub fn fold_case(text: &str) -> String {
     text.to_lowercase()
