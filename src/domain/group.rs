@@ -8,9 +8,9 @@ use diesel::dsl::sql;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
 use super::{
-    checked_offset, contains_pattern, counts, fold_case, next_position, search_uses_index,
-    trigram_phrase, DomainError, GroupId, ListPage, OrganizationId, PageRequest, Position,
-    Resource, RowLock, Start,
+    checked_offset, contains_pattern, counts, fold_case, must_count_first, next_position,
+    search_uses_index, total_from_last_page, trigram_phrase, DomainError, GroupId, ListPage,
+    OrganizationId, PageRequest, Position, Resource, RowLock, Start,
 };
 use crate::db::schema::{user_groups, users};
 use crate::db::{self, DbConnection};
@@ -267,9 +267,12 @@ impl Group {
             }
             query
         };
-        let total: i64 = match search {
-            None => counts::live(conn, organization_id, Resource::Group)?,
-            Some(_) => filtered().count().get_result(conn)?,
+        // Filtered, the exact count costs a second indexed query; it is skipped when the page
+        // itself shows the total (see `total_from_last_page`).
+        let total = match search {
+            None => Some(counts::live(conn, organization_id, Resource::Group)?),
+            Some(_) if must_count_first(start, page) => Some(filtered().count().get_result(conn)?),
+            Some(_) => None,
         };
         let newest_first = filtered().limit(page.limit + 1);
         let mut query = if search.is_some() && matches!(conn, DbConnection::Pg(_)) {
@@ -286,15 +289,19 @@ impl Group {
         }
         .select(Group::as_select());
         match start {
-            Start::Offset => match checked_offset(page, total)? {
-                Some(offset) => query = query.offset(offset),
-                None => {
-                    return Ok(ListPage {
-                        items: Vec::new(),
-                        total,
-                        next: None,
-                    })
-                }
+            Start::Offset => match total {
+                // Not counted yet: the offset exists and is within the bound.
+                None => query = query.offset(page.offset().unwrap_or(0)),
+                Some(total) => match checked_offset(page, total)? {
+                    Some(offset) => query = query.offset(offset),
+                    None => {
+                        return Ok(ListPage {
+                            items: Vec::new(),
+                            total,
+                            next: None,
+                        })
+                    }
+                },
             },
             Start::After(after) => {
                 query = query.filter(
@@ -311,6 +318,15 @@ impl Group {
             created_at: g.created_at,
             id: g.id.as_str().to_owned(),
         });
+        let total = match total.or_else(|| total_from_last_page(start, page, items.len(), &next)) {
+            Some(total) => total,
+            None => filtered().count().get_result(conn)?,
+        };
+        if matches!(start, Start::Offset) {
+            // A page past the end (counted only now) is empty, and deeper than the bound is
+            // refused, exactly as when the count comes first.
+            checked_offset(page, total)?;
+        }
         Ok(ListPage { items, total, next })
     }
 

@@ -103,6 +103,32 @@ fn checked_offset(page: PageRequest, total: i64) -> Result<Option<i64>, DomainEr
     Ok(Some(offset))
 }
 
+/// True when a filtered list must count its matches before reading its page: an offset page
+/// whose depth is past the bound (or past any count) must know the total to answer.
+fn must_count_first(start: &Start, page: PageRequest) -> bool {
+    matches!(start, Start::Offset)
+        && page
+            .offset()
+            .is_none_or(|offset| offset > crate::limits::PAGE_OFFSET_MAX)
+}
+
+/// The total of a filtered list as its page shows it, when it does: an offset page that is the
+/// last one (no next position) and is not empty past the end holds the last match, so the
+/// total is the rows skipped plus its own. A cursor page does not know the rows before it.
+fn total_from_last_page(
+    start: &Start,
+    page: PageRequest,
+    items: usize,
+    next: &Option<Position>,
+) -> Option<i64> {
+    let skipped = match start {
+        Start::Offset => page.offset()?,
+        Start::After(_) => return None,
+    };
+    let items = i64::try_from(items).ok()?;
+    (next.is_none() && (items > 0 || skipped == 0)).then_some(skipped + items)
+}
+
 /// Cuts `items` (loaded with one row more than `limit`) to the page and returns where the next
 /// page starts: after its last row, when the extra row shows there is one.
 fn next_position<T>(
@@ -200,6 +226,29 @@ mod tests {
             })
         );
         assert_eq!(checked_offset(beyond, 5), Ok(None));
+    }
+
+    #[test]
+    fn only_a_last_offset_page_that_holds_rows_or_starts_the_list_knows_its_total() {
+        let page = PageRequest { page: 3, limit: 20 };
+        let first = PageRequest { page: 1, limit: 20 };
+        let more = Some(Position {
+            created_at: chrono::NaiveDateTime::default(),
+            id: "x".to_owned(),
+        });
+
+        assert_eq!(
+            total_from_last_page(&Start::Offset, page, 7, &None),
+            Some(47)
+        );
+        assert_eq!(
+            total_from_last_page(&Start::Offset, first, 0, &None),
+            Some(0)
+        );
+        assert_eq!(total_from_last_page(&Start::Offset, page, 0, &None), None);
+        assert_eq!(total_from_last_page(&Start::Offset, page, 20, &more), None);
+        let after = Start::After(more.clone().unwrap());
+        assert_eq!(total_from_last_page(&after, page, 7, &None), None);
     }
 
     #[test]

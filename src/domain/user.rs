@@ -8,9 +8,10 @@ use diesel::dsl::sql;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
 use super::{
-    checked_offset, contains_pattern, counts, fold_case, group, next_position, search_uses_index,
-    trigram_phrase, AdminChange, DomainError, GroupId, InvalidField, ListPage, OrganizationId,
-    PageRequest, Position, Resource, Role, RowLock, Start, UserId,
+    checked_offset, contains_pattern, counts, fold_case, group, must_count_first, next_position,
+    search_uses_index, total_from_last_page, trigram_phrase, AdminChange, DomainError, GroupId,
+    InvalidField, ListPage, OrganizationId, PageRequest, Position, Resource, Role, RowLock, Start,
+    UserId,
 };
 use crate::db::schema::{organizations, users};
 use crate::db::{self, DbConnection};
@@ -334,9 +335,12 @@ impl User {
             }
             query
         };
-        let total: i64 = match (search, group_id) {
-            (None, None) => counts::live(conn, organization_id, Resource::User)?,
-            _ => filtered().count().get_result(conn)?,
+        // Filtered, the exact count costs a second indexed query; it is skipped when the page
+        // itself shows the total (see `total_from_last_page`).
+        let total = match (search, group_id) {
+            (None, None) => Some(counts::live(conn, organization_id, Resource::User)?),
+            _ if must_count_first(start, page) => Some(filtered().count().get_result(conn)?),
+            _ => None,
         };
         let newest_first = filtered().limit(page.limit + 1);
         let mut query = if search.is_some() && matches!(conn, DbConnection::Pg(_)) {
@@ -353,15 +357,19 @@ impl User {
         }
         .select(User::as_select());
         match start {
-            Start::Offset => match checked_offset(page, total)? {
-                Some(offset) => query = query.offset(offset),
-                None => {
-                    return Ok(ListPage {
-                        items: Vec::new(),
-                        total,
-                        next: None,
-                    })
-                }
+            Start::Offset => match total {
+                // Not counted yet: the offset exists and is within the bound.
+                None => query = query.offset(page.offset().unwrap_or(0)),
+                Some(total) => match checked_offset(page, total)? {
+                    Some(offset) => query = query.offset(offset),
+                    None => {
+                        return Ok(ListPage {
+                            items: Vec::new(),
+                            total,
+                            next: None,
+                        })
+                    }
+                },
             },
             Start::After(after) => {
                 query = query.filter(
@@ -378,6 +386,15 @@ impl User {
             created_at: u.created_at,
             id: u.id.as_str().to_owned(),
         });
+        let total = match total.or_else(|| total_from_last_page(start, page, items.len(), &next)) {
+            Some(total) => total,
+            None => filtered().count().get_result(conn)?,
+        };
+        if matches!(start, Start::Offset) {
+            // A page past the end (counted only now) is empty, and deeper than the bound is
+            // refused, exactly as when the count comes first.
+            checked_offset(page, total)?;
+        }
         Ok(ListPage { items, total, next })
     }
 
