@@ -184,7 +184,8 @@ pub struct User {
 pub struct Page<T> {
     /// The items of this page, newest first (`createdAt`, then `id`).
     pub items: Vec<T>,
-    /// The page number (from 1).
+    /// The page number (from 1); on a page asked for by `cursor`, the number of pages before
+    /// it plus one, as counted when the first page was read.
     #[cfg_attr(feature = "server", schema(minimum = 1, examples(1)))]
     pub page: i64,
     /// The page size (1 to 100).
@@ -196,6 +197,11 @@ pub struct Page<T> {
     /// How many pages of `limit` items hold them; 0 when there are none.
     #[cfg_attr(feature = "server", schema(minimum = 0, examples(3)))]
     pub total_pages: i64,
+    /// The `cursor` that asks for the page after this one, with the same filters; `null` on
+    /// the last page. Opaque: send it back as it is.
+    #[serde(default)]
+    #[cfg_attr(feature = "server", schema(required = true, max_length = 100))]
+    pub next_cursor: Option<String>,
 }
 
 /// One bad field of a request (in a 400 or 409 answer).

@@ -87,6 +87,9 @@ pub struct ListGroups {
     pub search: Option<String>,
     /// Only this organization's groups (another than the caller's gives an empty page).
     pub organization_id: Option<String>,
+    /// The `nextCursor` of the previous page (sent with the same filters and no `page`): the
+    /// next page, at the same cost however deep.
+    pub cursor: Option<String>,
 }
 
 impl ListGroups {
@@ -94,6 +97,7 @@ impl ListGroups {
     /// server's canonical form.
     pub fn query(&self) -> String {
         query_string(&[
+            ("cursor", self.cursor.clone()),
             ("limit", self.limit.map(|n| n.to_string())),
             ("organizationId", self.organization_id.clone()),
             ("page", self.page.map(|n| n.to_string())),
@@ -115,6 +119,8 @@ pub struct ListUsers {
     pub organization_id: Option<String>,
     /// Only the active members of this group.
     pub user_group_id: Option<String>,
+    /// The `nextCursor` of the previous page (sent with the same filters and no `page`).
+    pub cursor: Option<String>,
 }
 
 impl ListUsers {
@@ -122,6 +128,7 @@ impl ListUsers {
     /// server's canonical form.
     pub fn query(&self) -> String {
         query_string(&[
+            ("cursor", self.cursor.clone()),
             ("limit", self.limit.map(|n| n.to_string())),
             ("organizationId", self.organization_id.clone()),
             ("page", self.page.map(|n| n.to_string())),
@@ -529,6 +536,7 @@ mod tests {
             limit: Some(10),
             search: Some("50% off_sale + été ሴ&x=y".to_owned()),
             organization_id: None,
+            cursor: None,
         };
 
         let query = filters.query();
@@ -555,11 +563,12 @@ mod tests {
             search: Some("ada".to_owned()),
             organization_id: Some("o".to_owned()),
             user_group_id: Some("g".to_owned()),
+            cursor: Some("c".to_owned()),
         };
 
         assert_eq!(
             filters.query(),
-            "limit=5&organizationId=o&page=1&search=ada&userGroupId=g"
+            "cursor=c&limit=5&organizationId=o&page=1&search=ada&userGroupId=g"
         );
     }
 

@@ -28,6 +28,14 @@ pub const AVATAR_MAX: usize = 2_048;
 pub const SEARCH_MAX: usize = 255;
 /// The `limit` query parameter of the list routes (the contract).
 pub const PAGE_LIMIT_MAX: i64 = 100;
+/// The most rows an offset page (`page`) may skip. Skipping rows costs time linear in their
+/// number on both backends, so a deep `page` of a large organization would cost as much as
+/// reading it all; deeper pages are a 400 that points to `cursor`, whose pages cost the same
+/// at any depth. 10,000 rows is page 501 at 20 a page, page 101 at 100.
+pub const PAGE_OFFSET_MAX: i64 = 10_000;
+/// The `cursor` query parameter, in characters: the base64url text of a fixed-size payload and
+/// its tag (`routes::cursor`), so anything longer is refused before it is decoded.
+pub const CURSOR_MAX: usize = 100;
 /// How many bad fields a 400 lists; the rest are only counted (`omittedErrors`), so an answer
 /// never grows with the number of problems in the request.
 pub const FIELD_ERRORS_SHOWN: usize = 50;

@@ -1,5 +1,5 @@
 //! The `usergroups` command line: `serve`, organization and access-key management, master-key
-//! rotation, and `sign`.
+//! rotation, `sign`, and the bulk `import` of groups and users.
 //! Every management command prints one JSON object on stdout; errors go to stderr with a
 //! non-zero exit status. A standard output closed early (`usergroups key list | head -c0`) ends
 //! the command quietly with status 0, as for most Unix tools: Rust ignores SIGPIPE, and keeping
@@ -19,12 +19,14 @@ use serde_json::Value;
 use crate::config::{Config, DatabaseArgs};
 use crate::db::{self, DbPool, PoolOptions};
 
+mod import;
 mod key;
 mod master_key;
 mod org;
 mod serve;
 mod sign;
 
+use import::ImportArgs;
 use key::KeyCommand;
 use master_key::MasterKeyCommand;
 use org::OrgCommand;
@@ -54,6 +56,9 @@ enum Command {
     /// Print the headers that sign a request, one `Name: value` per line (for curl -H @file);
     /// a write also gets a random signed `x-onlive-site-nonce`.
     Sign(SignArgs),
+    /// Create an organization's groups and users from JSON lines of create bodies, all or
+    /// nothing; prints {"organizationId", "groups", "users", "seconds"}.
+    Import(ImportArgs),
 }
 
 /// Runs the command line and returns the process's exit status.
@@ -100,6 +105,7 @@ fn run(command: Command) -> Result<(), Box<dyn Error>> {
         Command::Key(command) => key::run(command),
         Command::MasterKey(command) => master_key::run(command),
         Command::Sign(args) => sign::run(args),
+        Command::Import(args) => import::run(args),
     }
 }
 

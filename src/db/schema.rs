@@ -71,4 +71,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_groups,
     users,
     used_signatures,
+    live_counts,
 );
+
+diesel::table! {
+    /// Live rows per organization and kind (`group`, `user`), kept by the domain's writes.
+    live_counts (organization_id, kind) {
+        organization_id -> Text,
+        kind -> Text,
+        n -> BigInt,
+    }
+}

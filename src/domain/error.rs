@@ -63,6 +63,13 @@ pub enum DomainError {
     /// Fields of the change refer to something that is not there.
     #[error("invalid input: {0:?}")]
     InvalidInput(Vec<InvalidField>),
+    /// An offset page deeper than [`crate::limits::PAGE_OFFSET_MAX`] rows (keyset paging has
+    /// no such bound).
+    #[error("page too deep (at most page {max_page} at this limit)")]
+    PageTooDeep {
+        /// The deepest page this limit allows.
+        max_page: i64,
+    },
     /// The store cannot serve now (`retryable`: the same transaction may succeed if run again).
     #[error("unavailable: {cause}")]
     Unavailable {

@@ -4,9 +4,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use diesel::dsl::sql;
+use diesel::sql_types::{Bool, Text, Timestamp};
+
 use super::{
-    contains_pattern, fold_case, DomainError, GroupId, OrganizationId, PageRequest, Resource,
-    RowLock,
+    checked_offset, contains_pattern, counts, fold_case, must_count_first, next_position,
+    search_uses_index, total_from_last_page, trigram_phrase, DomainError, GroupId, ListPage,
+    OrganizationId, PageRequest, Position, Resource, RowLock, Start,
 };
 use crate::db::schema::{user_groups, users};
 use crate::db::{self, DbConnection};
@@ -63,7 +67,7 @@ pub struct GroupChanges {
 
 /// The row as written: the editable columns plus the case-folded copies search uses.
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = user_groups, treat_none_as_null = true)]
+#[diesel(table_name = user_groups, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct GroupRow<'a> {
     id: &'a GroupId,
     organization_id: &'a OrganizationId,
@@ -127,8 +131,52 @@ impl NewGroup {
             diesel::insert_into(user_groups::table)
                 .values(GroupRow::from(&group))
                 .execute(conn)?;
+            counts::adjust(conn, organization_id, Resource::Group, 1)?;
             Ok(group)
         })
+    }
+}
+
+impl NewGroup {
+    /// Inserts `groups` for `organization_id` and counts them, as plain statements on `conn`:
+    /// for a caller that holds the transaction (the bulk import), so a batch commits or rolls
+    /// back with everything else that caller writes. Rows go in multi-row statements of
+    /// [`super::INSERT_CHUNK`]; a taken name or externalId fails the call (which row is for the
+    /// caller to find, if it needs to).
+    pub fn insert_all(
+        conn: &mut DbConnection,
+        organization_id: &OrganizationId,
+        groups: &[NewGroup],
+    ) -> Result<(), DomainError> {
+        let now = db::now();
+        let rows: Vec<Group> = groups
+            .iter()
+            .map(|new| Group {
+                id: GroupId::new(),
+                organization_id: organization_id.clone(),
+                name: new.name.clone(),
+                description: new.description.clone(),
+                external_id: new.external_id.clone(),
+                extra_fields: new.extra_fields.clone(),
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            })
+            .collect();
+        for chunk in rows.chunks(super::INSERT_CHUNK) {
+            // Multi-row inserts are backend-specific in diesel (SQLite's has no DEFAULT), so
+            // the statement is run on each backend's own connection.
+            let insert = || {
+                diesel::insert_into(user_groups::table)
+                    .values(chunk.iter().map(GroupRow::from).collect::<Vec<_>>())
+            };
+            match conn {
+                DbConnection::Pg(c) => insert().execute(c)?,
+                DbConnection::Sqlite(c) => insert().execute(c)?,
+            };
+        }
+        let added = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        counts::adjust(conn, organization_id, Resource::Group, added)
     }
 }
 
@@ -156,19 +204,49 @@ impl Group {
             .optional()?)
     }
 
-    /// One page of the organization's live groups, newest first, with the total count.
-    /// `search` matches a case-insensitive substring of the name or the description.
+    /// One page of the organization's live groups, newest first, with the total count and
+    /// where the next page starts. `search` matches a case-insensitive substring of the name or
+    /// the description.
+    ///
+    /// What each part costs, whatever the organization's size:
+    /// - without `search`, `total` is the organization's live count ([`counts`]), one row;
+    /// - with `search`, candidates come from the trigram index (SQLite FTS5, PostgreSQL
+    ///   `pg_trgm` GIN) and each is checked with the exact `LIKE`, so `total` and the page cost
+    ///   time linear in the candidates, not in the organization's rows; a search of fewer than
+    ///   three characters has no trigram and reads the organization's live rows once;
+    /// - the page itself is an index range from `start` (keyset), or an offset bounded by
+    ///   [`crate::limits::PAGE_OFFSET_MAX`].
     pub fn list(
         conn: &mut DbConnection,
         organization_id: &OrganizationId,
         search: Option<&str>,
         page: PageRequest,
-    ) -> Result<(Vec<Group>, i64), DomainError> {
+        start: &Start,
+    ) -> Result<ListPage<Group>, DomainError> {
+        let search = search.filter(|s| !s.is_empty());
+        // The FTS5 index exists on SQLite only; PostgreSQL's planner takes its GIN indexes for
+        // the LIKE filters by itself.
+        let phrase = search
+            .filter(|s| matches!(conn, DbConnection::Sqlite(_)) && search_uses_index(s))
+            .map(trigram_phrase);
         let filtered = || {
-            let mut query = user_groups::table
-                .filter(visible_to(organization_id))
-                .into_boxed();
-            if let Some(search) = search.filter(|s| !s.is_empty()) {
+            let mut query = match &phrase {
+                // The same rows as `visible_to`, but with `+` the organization's creation index
+                // is off limits: otherwise SQLite (without statistics) may walk every live row
+                // of the organization newest first and probe the trigram matches for each, when
+                // a selective search has only a few matches to fetch by rowid and sort.
+                Some(_) => user_groups::table
+                    .filter(
+                        sql::<Bool>("+user_groups.organization_id = ")
+                            .bind::<Text, _>(organization_id)
+                            .and(user_groups::deleted_at.is_null()),
+                    )
+                    .into_boxed(),
+                None => user_groups::table
+                    .filter(visible_to(organization_id))
+                    .into_boxed(),
+            };
+            if let Some(search) = search {
                 let pattern = contains_pattern(search);
                 query = query.filter(
                     user_groups::name_folded
@@ -177,19 +255,79 @@ impl Group {
                         .or(user_groups::description_folded.like(pattern).escape('\\')),
                 );
             }
+            if let Some(phrase) = &phrase {
+                query = query.filter(
+                    sql::<Bool>(
+                        "user_groups.rowid IN (SELECT rowid FROM user_groups_search \
+                         WHERE user_groups_search MATCH ",
+                    )
+                    .bind::<Text, _>(phrase.clone())
+                    .sql(")"),
+                );
+            }
             query
         };
-        let total: i64 = filtered().count().get_result(conn)?;
-        let Some(offset) = page.offset().filter(|offset| *offset < total) else {
-            return Ok((Vec::new(), total));
+        // Filtered, the exact count costs a second indexed query; it is skipped when the page
+        // itself shows the total (see `total_from_last_page`).
+        let total = match search {
+            None => Some(counts::live(conn, organization_id, Resource::Group)?),
+            Some(_) if must_count_first(start, page) => Some(filtered().count().get_result(conn)?),
+            Some(_) => None,
         };
-        let items = filtered()
-            .order((user_groups::created_at.desc(), user_groups::id.desc()))
-            .limit(page.limit)
-            .offset(offset)
-            .select(Group::as_select())
-            .load(conn)?;
-        Ok((items, total))
+        let newest_first = filtered().limit(page.limit + 1);
+        let mut query = if search.is_some() && matches!(conn, DbConnection::Pg(_)) {
+            // The same order, in words the creation index cannot serve: a prepared search's
+            // generic plan cannot tell a selective pattern from a common one, and would walk
+            // the organization's rows newest first, filtering each, rather than collect the
+            // trigram index's matches and sort them.
+            newest_first.order((
+                sql::<Timestamp>("user_groups.created_at + interval '0 second'").desc(),
+                user_groups::id.desc(),
+            ))
+        } else {
+            newest_first.order((user_groups::created_at.desc(), user_groups::id.desc()))
+        }
+        .select(Group::as_select());
+        match start {
+            Start::Offset => match total {
+                // Not counted yet: the offset exists and is within the bound.
+                None => query = query.offset(page.offset().unwrap_or(0)),
+                Some(total) => match checked_offset(page, total)? {
+                    Some(offset) => query = query.offset(offset),
+                    None => {
+                        return Ok(ListPage {
+                            items: Vec::new(),
+                            total,
+                            next: None,
+                        })
+                    }
+                },
+            },
+            Start::After(after) => {
+                query = query.filter(
+                    sql::<Bool>("(user_groups.created_at, user_groups.id) < (")
+                        .bind::<Timestamp, _>(after.created_at)
+                        .sql(", ")
+                        .bind::<Text, _>(after.id.clone())
+                        .sql(")"),
+                );
+            }
+        }
+        let mut items = query.load(conn)?;
+        let next = next_position(&mut items, page.limit, |g| Position {
+            created_at: g.created_at,
+            id: g.id.as_str().to_owned(),
+        });
+        let total = match total.or_else(|| total_from_last_page(start, page, items.len(), &next)) {
+            Some(total) => total,
+            None => filtered().count().get_result(conn)?,
+        };
+        if matches!(start, Start::Offset) {
+            // A page past the end (counted only now) is empty, and deeper than the bound is
+            // refused, exactly as when the count comes first.
+            checked_offset(page, total)?;
+        }
+        Ok(ListPage { items, total, next })
     }
 
     /// Applies a partial update to the organization's live group `id`, in one transaction under
@@ -254,6 +392,7 @@ impl Group {
                     user_groups::deleted_at.eq(now),
                 ))
                 .execute(conn)?;
+            counts::adjust(conn, organization_id, Resource::Group, -1)?;
             group.updated_at = now;
             group.deleted_at = Some(now);
             Ok(group)

@@ -9,6 +9,7 @@
 //! check-then-act writes atomic beside them. Every read goes through one "live" filter per
 //! table, so no query can forget the soft delete.
 
+pub mod counts;
 mod error;
 pub mod group;
 pub mod user;
@@ -34,6 +35,127 @@ impl PageRequest {
     pub fn offset(&self) -> Option<i64> {
         (self.page - 1).checked_mul(self.limit)
     }
+}
+
+/// A position in the newest-first order (`created_at` descending, then `id` descending): a
+/// keyset page starts just after it. The routes carry it in their opaque `cursor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// The `created_at` of the last row already seen.
+    pub created_at: chrono::NaiveDateTime,
+    /// Its id (a group's or a user's, as text).
+    pub id: String,
+}
+
+/// How a list request says where its page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// `page` of `limit` rows from the newest, skipping `(page - 1) * limit` rows: time linear
+    /// in the rows skipped, so at most [`crate::limits::PAGE_OFFSET_MAX`] of them.
+    Offset,
+    /// Just after this position (keyset paging): the same cost at any depth.
+    After(Position),
+}
+
+/// One page of a list, with what the next page needs.
+#[derive(Debug, Clone)]
+pub struct ListPage<T> {
+    /// The rows, newest first.
+    pub items: Vec<T>,
+    /// How many rows match in all.
+    pub total: i64,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<Position>,
+}
+
+/// Rows per multi-row `INSERT` of a bulk write: 13 columns each stays far under SQLite's 32,766
+/// bound parameters, and a statement this size costs one round trip per 500 rows.
+pub const INSERT_CHUNK: usize = 500;
+
+/// The shortest folded search text the trigram indexes can answer (a trigram is 3 characters);
+/// a shorter one is answered by reading the organization's live rows (see `search_uses_index`).
+pub const SEARCH_INDEX_MIN_CHARS: usize = 3;
+
+/// True when the SQLite trigram index can narrow a search for `search` (already non-empty):
+/// its folded form has at least [`SEARCH_INDEX_MIN_CHARS`] characters.
+fn search_uses_index(search: &str) -> bool {
+    fold_case(search).chars().count() >= SEARCH_INDEX_MIN_CHARS
+}
+
+/// The FTS5 query matching `search` (folded) as one phrase: with the trigram tokenizer, a
+/// phrase matches every row holding it as a substring. Inside double quotes every character is
+/// literal but the double quote itself, which is doubled.
+fn trigram_phrase(search: &str) -> String {
+    format!("\"{}\"", fold_case(search).replace('"', "\"\""))
+}
+
+/// Rows to skip for an offset page, or the error for a page deeper than the bound allows.
+/// `None` when the page starts past the last row (an empty page, whatever its depth).
+fn checked_offset(page: PageRequest, total: i64) -> Result<Option<i64>, DomainError> {
+    let Some(offset) = page.offset().filter(|offset| *offset < total) else {
+        return Ok(None);
+    };
+    if offset > crate::limits::PAGE_OFFSET_MAX {
+        return Err(DomainError::PageTooDeep {
+            max_page: crate::limits::PAGE_OFFSET_MAX / page.limit + 1,
+        });
+    }
+    Ok(Some(offset))
+}
+
+/// True when a filtered list must count its matches before reading its page: an offset page
+/// whose depth is past the bound (or past any count) must know the total to answer.
+fn must_count_first(start: &Start, page: PageRequest) -> bool {
+    matches!(start, Start::Offset)
+        && page
+            .offset()
+            .is_none_or(|offset| offset > crate::limits::PAGE_OFFSET_MAX)
+}
+
+/// The total of a filtered list as its page shows it, when it does: an offset page that is the
+/// last one (no next position) and is not empty past the end holds the last match, so the
+/// total is the rows skipped plus its own. A cursor page does not know the rows before it.
+fn total_from_last_page(
+    start: &Start,
+    page: PageRequest,
+    items: usize,
+    next: &Option<Position>,
+) -> Option<i64> {
+    let skipped = match start {
+        Start::Offset => page.offset()?,
+        Start::After(_) => return None,
+    };
+    let items = i64::try_from(items).ok()?;
+    (next.is_none() && (items > 0 || skipped == 0)).then_some(skipped + items)
+}
+
+/// Cuts `items` (loaded with one row more than `limit`) to the page and returns where the next
+/// page starts: after its last row, when the extra row shows there is one.
+fn next_position<T>(
+    items: &mut Vec<T>,
+    limit: i64,
+    position: impl Fn(&T) -> Position,
+) -> Option<Position> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if items.len() <= limit {
+        return None;
+    }
+    items.truncate(limit);
+    items.last().map(position)
+}
+
+/// Brings the planner's view of the groups and users up to date after a bulk write (the
+/// import), outside any transaction. PostgreSQL: `VACUUM (ANALYZE)`, because a table that grew by
+/// a million rows without statistics looks tiny to the planner, which then reads a whole
+/// organization through its btree instead of the trigram indexes (and vacuuming now spares the
+/// requests that would otherwise meet autovacuum's pass over the new rows). SQLite: nothing;
+/// its searches do not depend on statistics (see the lists' `+organization_id`).
+pub fn refresh_statistics(conn: &mut crate::db::DbConnection) -> Result<(), DomainError> {
+    use diesel::connection::SimpleConnection;
+    if let crate::db::DbConnection::Pg(c) = conn {
+        c.batch_execute("VACUUM (ANALYZE) user_groups, users, live_counts")?;
+    }
+    Ok(())
 }
 
 /// The form of a text that case-insensitive search and uniqueness compare.
@@ -74,6 +196,59 @@ mod tests {
     #[test]
     fn search_patterns_take_wildcards_literally() {
         assert_eq!(contains_pattern("50%_A\\b"), "%50\\%\\_a\\\\b%");
+    }
+
+    #[test]
+    fn a_trigram_phrase_quotes_the_whole_search_and_doubles_its_quotes() {
+        assert_eq!(trigram_phrase("Say \"Hi\" OR x"), "\"say \"\"hi\"\" or x\"");
+        assert!(search_uses_index("abc"));
+        assert!(!search_uses_index("ab"));
+        assert!(!search_uses_index("é"));
+    }
+
+    #[test]
+    fn an_offset_page_may_skip_up_to_the_bound_and_past_the_end_is_simply_empty() {
+        let max = crate::limits::PAGE_OFFSET_MAX;
+        let at_bound = PageRequest {
+            page: max / 20 + 1,
+            limit: 20,
+        };
+        let beyond = PageRequest {
+            page: max / 20 + 2,
+            limit: 20,
+        };
+
+        assert_eq!(checked_offset(at_bound, max + 100), Ok(Some(max)));
+        assert_eq!(
+            checked_offset(beyond, max + 100),
+            Err(DomainError::PageTooDeep {
+                max_page: max / 20 + 1
+            })
+        );
+        assert_eq!(checked_offset(beyond, 5), Ok(None));
+    }
+
+    #[test]
+    fn only_a_last_offset_page_that_holds_rows_or_starts_the_list_knows_its_total() {
+        let page = PageRequest { page: 3, limit: 20 };
+        let first = PageRequest { page: 1, limit: 20 };
+        let more = Some(Position {
+            created_at: chrono::NaiveDateTime::default(),
+            id: "x".to_owned(),
+        });
+
+        assert_eq!(
+            total_from_last_page(&Start::Offset, page, 7, &None),
+            Some(47)
+        );
+        assert_eq!(
+            total_from_last_page(&Start::Offset, first, 0, &None),
+            Some(0)
+        );
+        assert_eq!(total_from_last_page(&Start::Offset, page, 0, &None), None);
+        assert_eq!(total_from_last_page(&Start::Offset, page, 20, &more), None);
+        let after = Start::After(more.clone().unwrap());
+        assert_eq!(total_from_last_page(&after, page, 7, &None), None);
     }
 
     #[test]

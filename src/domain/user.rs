@@ -4,9 +4,14 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use diesel::dsl::sql;
+use diesel::sql_types::{Bool, Text, Timestamp};
+
 use super::{
-    contains_pattern, fold_case, group, AdminChange, DomainError, GroupId, InvalidField,
-    OrganizationId, PageRequest, Resource, Role, RowLock, UserId,
+    checked_offset, contains_pattern, counts, fold_case, group, must_count_first, next_position,
+    search_uses_index, total_from_last_page, trigram_phrase, AdminChange, DomainError, GroupId,
+    InvalidField, ListPage, OrganizationId, PageRequest, Position, Resource, Role, RowLock, Start,
+    UserId,
 };
 use crate::db::schema::{organizations, users};
 use crate::db::{self, DbConnection};
@@ -84,7 +89,7 @@ pub struct UserChanges {
 
 /// The row as written: the user plus the case-folded copies search and uniqueness use.
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = users, treat_none_as_null = true)]
+#[diesel(table_name = users, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct UserRow<'a> {
     id: &'a UserId,
     organization_id: &'a OrganizationId,
@@ -189,8 +194,60 @@ impl NewUser {
             diesel::insert_into(users::table)
                 .values(UserRow::from(&user))
                 .execute(conn)?;
+            counts::adjust(conn, organization_id, Resource::User, 1)?;
             Ok(user)
         })
+    }
+}
+
+impl NewUser {
+    /// Inserts `users` for `organization_id` and counts them, as plain statements on `conn`, for
+    /// a caller that holds the transaction (the bulk import). Each group joined is checked and
+    /// share-locked once, as [`NewUser::insert`] does for one user; rows go in multi-row
+    /// statements of [`super::INSERT_CHUNK`]. A taken email or a group that is not live fails
+    /// the call.
+    pub fn insert_all(
+        conn: &mut DbConnection,
+        organization_id: &OrganizationId,
+        users: &[NewUser],
+    ) -> Result<(), DomainError> {
+        let mut joined = std::collections::HashSet::new();
+        for group_id in users.iter().filter_map(|u| u.user_group_id.as_ref()) {
+            if joined.insert(group_id) {
+                lock_group_to_join(conn, organization_id, group_id)?;
+            }
+        }
+        let now = db::now();
+        let rows: Vec<User> = users
+            .iter()
+            .map(|new| User {
+                id: UserId::new(),
+                organization_id: organization_id.clone(),
+                first_name: new.first_name.clone(),
+                last_name: new.last_name.clone(),
+                email: new.email.clone(),
+                role: new.role,
+                avatar: new.avatar.clone(),
+                user_group_id: new.user_group_id.clone(),
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            })
+            .collect();
+        for chunk in rows.chunks(super::INSERT_CHUNK) {
+            // Multi-row inserts are backend-specific in diesel (SQLite's has no DEFAULT), so
+            // the statement is run on each backend's own connection.
+            let insert = || {
+                diesel::insert_into(users::table)
+                    .values(chunk.iter().map(UserRow::from).collect::<Vec<_>>())
+            };
+            match conn {
+                DbConnection::Pg(c) => insert().execute(c)?,
+                DbConnection::Sqlite(c) => insert().execute(c)?,
+            };
+        }
+        let added = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        counts::adjust(conn, organization_id, Resource::User, added)
     }
 }
 
@@ -218,21 +275,43 @@ impl User {
             .optional()?)
     }
 
-    /// One page of the organization's live users, newest first, with the total count.
-    /// `search` matches a case-insensitive substring of the full name or the email;
-    /// `group_id` keeps only the group's active members.
+    /// One page of the organization's live users, newest first, with the total count and where
+    /// the next page starts. `search` matches a case-insensitive substring of the full name or
+    /// the email; `group_id` keeps only the group's active members.
+    ///
+    /// The costs are those of [`super::Group::list`]; with `group_id`, `total` counts the group's
+    /// live members through their index (time linear in the group's size, not the
+    /// organization's).
     pub fn list(
         conn: &mut DbConnection,
         organization_id: &OrganizationId,
         search: Option<&str>,
         group_id: Option<&GroupId>,
         page: PageRequest,
-    ) -> Result<(Vec<User>, i64), DomainError> {
+        start: &Start,
+    ) -> Result<ListPage<User>, DomainError> {
+        let search = search.filter(|s| !s.is_empty());
+        let phrase = search
+            .filter(|s| matches!(conn, DbConnection::Sqlite(_)) && search_uses_index(s))
+            .map(trigram_phrase);
         let filtered = || {
-            let mut query = users::table
-                .filter(visible_to(organization_id))
-                .into_boxed();
-            if let Some(search) = search.filter(|s| !s.is_empty()) {
+            let mut query = match &phrase {
+                // The same rows as `visible_to`, but with `+` the organization's creation index
+                // is off limits: otherwise SQLite (without statistics) may walk every live row
+                // of the organization newest first and probe the trigram matches for each, when
+                // a selective search has only a few matches to fetch by rowid and sort.
+                Some(_) => users::table
+                    .filter(
+                        sql::<Bool>("+users.organization_id = ")
+                            .bind::<Text, _>(organization_id)
+                            .and(users::deleted_at.is_null()),
+                    )
+                    .into_boxed(),
+                None => users::table
+                    .filter(visible_to(organization_id))
+                    .into_boxed(),
+            };
+            if let Some(search) = search {
                 let pattern = contains_pattern(search);
                 query = query.filter(
                     users::full_name_folded
@@ -241,22 +320,82 @@ impl User {
                         .or(users::email_folded.like(pattern).escape('\\')),
                 );
             }
+            if let Some(phrase) = &phrase {
+                query = query.filter(
+                    sql::<Bool>(
+                        "users.rowid IN (SELECT rowid FROM users_search \
+                         WHERE users_search MATCH ",
+                    )
+                    .bind::<Text, _>(phrase.clone())
+                    .sql(")"),
+                );
+            }
             if let Some(group_id) = group_id {
                 query = query.filter(users::user_group_id.eq(group_id.clone()));
             }
             query
         };
-        let total: i64 = filtered().count().get_result(conn)?;
-        let Some(offset) = page.offset().filter(|offset| *offset < total) else {
-            return Ok((Vec::new(), total));
+        // Filtered, the exact count costs a second indexed query; it is skipped when the page
+        // itself shows the total (see `total_from_last_page`).
+        let total = match (search, group_id) {
+            (None, None) => Some(counts::live(conn, organization_id, Resource::User)?),
+            _ if must_count_first(start, page) => Some(filtered().count().get_result(conn)?),
+            _ => None,
         };
-        let items = filtered()
-            .order((users::created_at.desc(), users::id.desc()))
-            .limit(page.limit)
-            .offset(offset)
-            .select(User::as_select())
-            .load(conn)?;
-        Ok((items, total))
+        let newest_first = filtered().limit(page.limit + 1);
+        let mut query = if search.is_some() && matches!(conn, DbConnection::Pg(_)) {
+            // The same order, in words the creation index cannot serve: a prepared search's
+            // generic plan cannot tell a selective pattern from a common one, and would walk
+            // the organization's rows newest first, filtering each, rather than collect the
+            // trigram index's matches and sort them.
+            newest_first.order((
+                sql::<Timestamp>("users.created_at + interval '0 second'").desc(),
+                users::id.desc(),
+            ))
+        } else {
+            newest_first.order((users::created_at.desc(), users::id.desc()))
+        }
+        .select(User::as_select());
+        match start {
+            Start::Offset => match total {
+                // Not counted yet: the offset exists and is within the bound.
+                None => query = query.offset(page.offset().unwrap_or(0)),
+                Some(total) => match checked_offset(page, total)? {
+                    Some(offset) => query = query.offset(offset),
+                    None => {
+                        return Ok(ListPage {
+                            items: Vec::new(),
+                            total,
+                            next: None,
+                        })
+                    }
+                },
+            },
+            Start::After(after) => {
+                query = query.filter(
+                    sql::<Bool>("(users.created_at, users.id) < (")
+                        .bind::<Timestamp, _>(after.created_at)
+                        .sql(", ")
+                        .bind::<Text, _>(after.id.clone())
+                        .sql(")"),
+                );
+            }
+        }
+        let mut items = query.load(conn)?;
+        let next = next_position(&mut items, page.limit, |u| Position {
+            created_at: u.created_at,
+            id: u.id.as_str().to_owned(),
+        });
+        let total = match total.or_else(|| total_from_last_page(start, page, items.len(), &next)) {
+            Some(total) => total,
+            None => filtered().count().get_result(conn)?,
+        };
+        if matches!(start, Start::Offset) {
+            // A page past the end (counted only now) is empty, and deeper than the bound is
+            // refused, exactly as when the count comes first.
+            checked_offset(page, total)?;
+        }
+        Ok(ListPage { items, total, next })
     }
 
     /// Applies a partial update to the organization's live user `id` in one transaction: joining
@@ -316,6 +455,7 @@ impl User {
             diesel::update(users::table.find(id))
                 .set((users::updated_at.eq(now), users::deleted_at.eq(now)))
                 .execute(conn)?;
+            counts::adjust(conn, organization_id, Resource::User, -1)?;
             user.updated_at = now;
             user.deleted_at = Some(now);
             Ok(user)

@@ -363,6 +363,13 @@ impl From<DomainError> for ApiError {
                 }
                 ApiError::InvalidInput(errors)
             }
+            DomainError::PageTooDeep { max_page } => ApiError::invalid_field(
+                "page",
+                format!(
+                    "page must be at most {max_page} at this limit; page further with cursor \
+                     (each page's nextCursor)"
+                ),
+            ),
             DomainError::Unavailable { cause, .. } => ApiError::Unavailable { cause },
             DomainError::Internal(cause) => ApiError::Internal(cause),
         }

@@ -8,10 +8,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::value::RawValue;
 
+use super::cursor::{List, Scope};
 use super::input::{check_length, id_only, no_query, path_id, require_json, JsonObject, Query};
 use super::ApiError;
 use super::Caller;
-use super::{json_response, page_of};
+use super::{json_response, list_start, next_cursor, page_of};
 use crate::api::{self, CreateGroup, ErrorBody, UpdateGroup};
 use crate::auth::Permission;
 use crate::db;
@@ -92,6 +93,22 @@ fn take_optional_fields(
     (description, external_id, extra_fields)
 }
 
+/// The group a create body (`POST /api/v1/user-groups`) asks for, validated as the route
+/// validates it: the 400 lists every bad field. The import command reads its lines with it, so
+/// a line is accepted exactly when the API would accept it as a body.
+pub fn new_group_from_body(body: &[u8]) -> Result<NewGroup, ApiError> {
+    let mut body = JsonObject::parse(body)?;
+    let name = body.take_trimmed("name", true, limits::GROUP_NAME_MAX);
+    let (description, external_id, extra_fields) = take_optional_fields(&mut body);
+    body.finish()?;
+    Ok(NewGroup {
+        name: name.unwrap_or_default(),
+        description: description.flatten(),
+        external_id: external_id.flatten(),
+        extra_fields: extra_fields.unwrap_or_else(|| "{}".to_owned()),
+    })
+}
+
 /// `POST /api/v1/user-groups`: `{name, description?, externalId?, extraFields?}` → 201 with the
 /// group. 400 for bad fields, 409 when a live group has the name or externalId.
 #[utoipa::path(
@@ -140,16 +157,7 @@ pub async fn create_group(
     caller.require(Permission::UserGroupsWrite)?;
     require_json(&req)?;
     no_query(&req)?;
-    let mut body = JsonObject::parse(&caller.body)?;
-    let name = body.take_trimmed("name", true, limits::GROUP_NAME_MAX);
-    let (description, external_id, extra_fields) = take_optional_fields(&mut body);
-    body.finish()?;
-    let new_group = NewGroup {
-        name: name.unwrap_or_default(),
-        description: description.flatten(),
-        external_id: external_id.flatten(),
-        extra_fields: extra_fields.unwrap_or_else(|| "{}".to_owned()),
-    };
+    let new_group = new_group_from_body(&caller.body)?;
     let organization_id = caller.organization_id().clone();
     let group = caller
         .write(&state, move |conn| new_group.insert(conn, &organization_id))
@@ -169,7 +177,9 @@ pub async fn create_group(
     security(("onlivesite" = [])),
     params(
         ("page" = Option<i64>, Query, minimum = 1, example = 1,
-            description = "The page number, from 1 (default 1)."),
+            description = "The page number, from 1 (default 1). Skipping rows costs time in \
+                their number, so a page may start at most 10,000 rows deep (page 501 at 20 a \
+                page); deeper is a 400 that points to `cursor`. Not with `cursor`."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
             description = "Items per page, 1 to 100 (default 20)."),
         ("search" = Option<String>, Query, max_length = 255, example = "sales",
@@ -178,6 +188,12 @@ pub async fn create_group(
         ("organizationId" = Option<String>, Query, format = "uuid",
             example = "123e4567-e89b-12d3-a456-426614174000",
             description = "The caller's organization; any other gives an empty page."),
+        ("cursor" = Option<String>, Query, max_length = 100,
+            description = "The `nextCursor` of the previous page: the page after it, at the \
+                same cost at any depth, never skipping or repeating an item that stayed live \
+                meanwhile. Send the same `search` (and `userGroupId`) as that page, any \
+                `limit`, and no `page`; a cursor altered, of another list, organization or \
+                filters, or issued before a master-key rotation is a 400 on `cursor`."),
     ),
     responses(
         (status = 200, description = "One page of groups.", body = api::Page<api::Group>,
@@ -187,9 +203,10 @@ pub async fn create_group(
                 "organizationId": "123e4567-e89b-12d3-a456-426614174000",
                 "extraFields": {"department": "Sales", "allowedFeatures": ["product_management"]},
                 "createdAt": "2025-05-22T10:30:00Z", "updatedAt": "2025-05-22T10:35:00Z"}],
-                "page": 1, "limit": 20, "total": 1, "totalPages": 1})),
-        (status = 400, description = "A bad `page`, `limit` or `organizationId`, a `search` \
-            over 255 characters, or an unknown or repeated parameter (every bad one is listed).", body = ErrorBody,
+                "page": 1, "limit": 20, "total": 1, "totalPages": 1, "nextCursor": null})),
+        (status = 400, description = "A bad `page` (or one too deep, or sent with `cursor`), \
+            `limit`, `organizationId` or `cursor`, a `search` over 255 characters, or an \
+            unknown or repeated parameter (every bad one is listed).", body = ErrorBody,
             example = json!({"statusCode": 400, "message": "Invalid input", "errors": [
                 {"field": "limit", "message": "limit must be a whole number from 1 to 100"}]})),
         (status = 403, description = "The access key lacks `user-groups:read`.", body = ErrorBody,
@@ -203,29 +220,46 @@ pub async fn list_groups(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::UserGroupsRead)?;
-    let mut query = Query::parse(&req, &["page", "limit", "search", "organizationId"]);
+    let mut query = Query::parse(
+        &req,
+        &["page", "limit", "search", "organizationId", "cursor"],
+    );
     let page = query.page_request();
     let organization = query.uuid::<OrganizationId>("organizationId");
     let search = query.search();
+    let cursor_text = query.cursor();
     query.finish()?;
-    if organization.is_some_and(|org| org != *caller.organization_id()) {
+    let organization_id = caller.organization_id().clone();
+    let scope = Scope {
+        list: List::Groups,
+        organization_id: &organization_id,
+        search: search.as_deref(),
+        group_id: None,
+    };
+    let (page, start) = list_start(&state, &scope, page, cursor_text.as_deref())?;
+    if organization.is_some_and(|org| org != organization_id) {
         return Ok(json_response(
             StatusCode::OK,
-            &page_of::<api::Group>(Vec::new(), page, 0),
+            &page_of::<api::Group>(Vec::new(), page, 0, None),
         ));
     }
-    let organization_id = caller.organization_id().clone();
-    let (groups, total) = db::run(&state.pool, move |conn| {
-        Group::list(conn, &organization_id, search.as_deref(), page)
-    })
-    .await?;
-    let items = groups
+    let listed = {
+        let organization_id = organization_id.clone();
+        let search = search.clone();
+        db::run(&state.pool, move |conn| {
+            Group::list(conn, &organization_id, search.as_deref(), page, &start)
+        })
+        .await?
+    };
+    let next = next_cursor(&state, &scope, page, listed.next.as_ref())?;
+    let items = listed
+        .items
         .into_iter()
         .map(group_body)
         .collect::<Result<_, _>>()?;
     Ok(json_response(
         StatusCode::OK,
-        &page_of::<api::Group>(items, page, total),
+        &page_of::<api::Group>(items, page, listed.total, next),
     ))
 }
 

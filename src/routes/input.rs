@@ -453,6 +453,19 @@ impl Query {
         Some(text.to_owned())
     }
 
+    /// `cursor`, if given: a list's `nextCursor`, read later for the request's scope. A cursor
+    /// names its own page, so `page` may not come with it (the 400 names `page`).
+    pub fn cursor(&mut self) -> Option<String> {
+        let text = self.get("cursor")?.to_owned();
+        if self.get("page").is_some() {
+            self.errors.add(
+                "page",
+                "page cannot be sent with cursor (a cursor names the page it opens)",
+            );
+        }
+        Some(text)
+    }
+
     /// An optional UUID parameter, as the kind of id it names.
     pub fn uuid<Id: From<String>>(&mut self, name: &str) -> Option<Id> {
         let text = self.get(name)?;

@@ -2,6 +2,7 @@
 //! types beside the handler that uses them. [`crate::server::configure`] holds the route table.
 
 pub mod caller;
+pub mod cursor;
 pub mod error;
 pub mod groups;
 pub mod health;
@@ -29,15 +30,62 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> HttpResponse 
         .json(body)
 }
 
-/// One page of `items` out of `total` matches.
-pub fn page_of<T>(items: Vec<T>, request: PageRequest, total: i64) -> Page<T> {
+/// One page of `items` out of `total` matches, with the cursor of the next page if any.
+pub fn page_of<T>(
+    items: Vec<T>,
+    request: PageRequest,
+    total: i64,
+    next_cursor: Option<String>,
+) -> Page<T> {
     Page {
         items,
         page: request.page,
         limit: request.limit,
         total,
         total_pages: (total + request.limit - 1) / request.limit,
+        next_cursor,
     }
+}
+
+/// Where a list request starts: its `cursor` read for `scope` (the page it names, and the
+/// position after which it starts), or the `page` it asked for.
+pub fn list_start(
+    state: &crate::state::AppState,
+    scope: &cursor::Scope<'_>,
+    page: PageRequest,
+    cursor_text: Option<&str>,
+) -> Result<(PageRequest, crate::domain::Start), ApiError> {
+    match cursor_text {
+        None => Ok((page, crate::domain::Start::Offset)),
+        Some(text) => {
+            let cursor = cursor::decode(&state.master_keys, scope, text)?;
+            Ok((
+                PageRequest {
+                    page: cursor.page,
+                    limit: page.limit,
+                },
+                crate::domain::Start::After(cursor.after),
+            ))
+        }
+    }
+}
+
+/// The `nextCursor` of a page numbered `page` whose successor starts after `next`.
+pub fn next_cursor(
+    state: &crate::state::AppState,
+    scope: &cursor::Scope<'_>,
+    page: PageRequest,
+    next: Option<&crate::domain::Position>,
+) -> Result<Option<String>, ApiError> {
+    next.map(|after| {
+        cursor::encode(
+            &state.master_keys,
+            scope,
+            page.page.saturating_add(1),
+            after,
+        )
+    })
+    .transpose()
 }
 
 /// 404 for a path no route matches (`"Route not found"`).

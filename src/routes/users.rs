@@ -8,10 +8,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::cursor::{List, Scope};
 use super::input::{id_only, no_query, parse_uuid, path_id, require_json, JsonObject, Query};
 use super::ApiError;
 use super::Caller;
-use super::{json_response, page_of};
+use super::{json_response, list_start, next_cursor, page_of};
 use crate::api::{self, CreateUser, ErrorBody, UpdateUser};
 use crate::auth::Permission;
 use crate::db;
@@ -131,6 +132,36 @@ fn take_group_id(body: &mut JsonObject<'_>) -> Option<Option<GroupId>> {
     }
 }
 
+/// The user a create body (`POST /api/v1/users`) asks for, validated as the route validates it
+/// (all but `userGroupId` naming a live group, which only the write can check): the 400 lists
+/// every bad field. The import command reads its lines with it.
+pub fn new_user_from_body(body: &[u8]) -> Result<NewUser, ApiError> {
+    let mut body = JsonObject::parse(body)?;
+    let first_name = body.take_trimmed("firstName", true, limits::USER_NAME_MAX);
+    let last_name = body.take_trimmed("lastName", true, limits::USER_NAME_MAX);
+    let email = body.take_trimmed("email", true, limits::EMAIL_MAX);
+    // An empty or too-long email already has its error: one entry per bad field.
+    let email_length_ok = email
+        .as_deref()
+        .is_some_and(|email| (1..=limits::EMAIL_MAX).contains(&email.chars().count()));
+    if email_length_ok && email.as_deref().is_some_and(|email| !is_valid_email(email)) {
+        body.errors
+            .add("email", "email must be a valid email address");
+    }
+    let role = take_role(&mut body);
+    let avatar = take_avatar(&mut body);
+    let user_group_id = take_group_id(&mut body);
+    body.finish()?;
+    Ok(NewUser {
+        first_name: first_name.unwrap_or_default(),
+        last_name: last_name.unwrap_or_default(),
+        email: email.unwrap_or_default(),
+        role: role.unwrap_or(Role::Creator),
+        avatar: avatar.flatten(),
+        user_group_id: user_group_id.flatten(),
+    })
+}
+
 /// `POST /api/v1/users`: `{firstName, lastName, email, role?, avatar?, userGroupId?}` → 201 with
 /// the user. 400 for bad fields or a `userGroupId` naming no live group of the organization;
 /// 409 when a live user has the email (case-insensitively).
@@ -179,30 +210,7 @@ pub async fn create_user(
     caller.require(Permission::UsersWrite)?;
     require_json(&req)?;
     no_query(&req)?;
-    let mut body = JsonObject::parse(&caller.body)?;
-    let first_name = body.take_trimmed("firstName", true, limits::USER_NAME_MAX);
-    let last_name = body.take_trimmed("lastName", true, limits::USER_NAME_MAX);
-    let email = body.take_trimmed("email", true, limits::EMAIL_MAX);
-    // An empty or too-long email already has its error: one entry per bad field.
-    let email_length_ok = email
-        .as_deref()
-        .is_some_and(|email| (1..=limits::EMAIL_MAX).contains(&email.chars().count()));
-    if email_length_ok && email.as_deref().is_some_and(|email| !is_valid_email(email)) {
-        body.errors
-            .add("email", "email must be a valid email address");
-    }
-    let role = take_role(&mut body);
-    let avatar = take_avatar(&mut body);
-    let user_group_id = take_group_id(&mut body);
-    body.finish()?;
-    let new_user = NewUser {
-        first_name: first_name.unwrap_or_default(),
-        last_name: last_name.unwrap_or_default(),
-        email: email.unwrap_or_default(),
-        role: role.unwrap_or(Role::Creator),
-        avatar: avatar.flatten(),
-        user_group_id: user_group_id.flatten(),
-    };
+    let new_user = new_user_from_body(&caller.body)?;
     let organization_id = caller.organization_id().clone();
     let user = caller
         .write(&state, move |conn| new_user.insert(conn, &organization_id))
@@ -222,7 +230,9 @@ pub async fn create_user(
     security(("onlivesite" = [])),
     params(
         ("page" = Option<i64>, Query, minimum = 1, example = 1,
-            description = "The page number, from 1 (default 1)."),
+            description = "The page number, from 1 (default 1). Skipping rows costs time in \
+                their number, so a page may start at most 10,000 rows deep (page 501 at 20 a \
+                page); deeper is a 400 that points to `cursor`. Not with `cursor`."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
             description = "Items per page, 1 to 100 (default 20)."),
         ("search" = Option<String>, Query, max_length = 255, example = "ada",
@@ -231,6 +241,12 @@ pub async fn create_user(
         ("organizationId" = Option<String>, Query, format = "uuid",
             example = "123e4567-e89b-12d3-a456-426614174000",
             description = "The caller's organization; any other gives an empty page."),
+        ("cursor" = Option<String>, Query, max_length = 100,
+            description = "The `nextCursor` of the previous page: the page after it, at the \
+                same cost at any depth, never skipping or repeating an item that stayed live \
+                meanwhile. Send the same `search` (and `userGroupId`) as that page, any \
+                `limit`, and no `page`; a cursor altered, of another list, organization or \
+                filters, or issued before a master-key rotation is a 400 on `cursor`."),
         ("userGroupId" = Option<String>, Query, format = "uuid",
             example = "550e8400-e29b-41d4-a716-446655440000",
             description = "Only the active members of this group; a group that is unknown, \
@@ -245,10 +261,11 @@ pub async fn create_user(
             "avatar": null, "organizationId": "123e4567-e89b-12d3-a456-426614174000",
             "userGroupId": "550e8400-e29b-41d4-a716-446655440000",
             "createdAt": "2025-05-22T10:40:00Z", "updatedAt": "2025-05-22T10:40:00Z"}],
-            "page": 1, "limit": 20, "total": 1, "totalPages": 1})),
-        (status = 400, description = "A bad `page`, `limit`, `organizationId` or \
-            `userGroupId`, a `search` over 255 characters, or an unknown or repeated parameter \
-            (every bad one is listed).", body = ErrorBody,
+            "page": 1, "limit": 20, "total": 1, "totalPages": 1, "nextCursor": null})),
+        (status = 400, description = "A bad `page` (or one too deep, or sent with `cursor`), \
+            `limit`, `organizationId`, `userGroupId` or `cursor`, a `search` over 255 \
+            characters, or an unknown or repeated parameter (every bad one is listed).",
+            body = ErrorBody,
             example = json!({"statusCode": 400, "message": "Invalid input", "errors": [
                 {"field": "page", "message": "page must be a whole number of at least 1"},
                 {"field": "userGroupId", "message": "userGroupId must be a UUID"}]})),
@@ -265,34 +282,56 @@ pub async fn list_users(
     caller.require(Permission::UsersRead)?;
     let mut query = Query::parse(
         &req,
-        &["page", "limit", "search", "organizationId", "userGroupId"],
+        &[
+            "page",
+            "limit",
+            "search",
+            "organizationId",
+            "userGroupId",
+            "cursor",
+        ],
     );
     let page = query.page_request();
     let organization = query.uuid::<OrganizationId>("organizationId");
     let group_id = query.uuid::<GroupId>("userGroupId");
     let search = query.search();
+    let cursor_text = query.cursor();
     query.finish()?;
-    if organization.is_some_and(|org| org != *caller.organization_id()) {
+    let organization_id = caller.organization_id().clone();
+    let scope = Scope {
+        list: List::Users,
+        organization_id: &organization_id,
+        search: search.as_deref(),
+        group_id: group_id.as_ref().map(GroupId::as_str),
+    };
+    let (page, start) = list_start(&state, &scope, page, cursor_text.as_deref())?;
+    if organization.is_some_and(|org| org != organization_id) {
         return Ok(json_response(
             StatusCode::OK,
-            &page_of::<api::User>(Vec::new(), page, 0),
+            &page_of::<api::User>(Vec::new(), page, 0, None),
         ));
     }
-    let organization_id = caller.organization_id().clone();
-    let (users, total) = db::run(&state.pool, move |conn| {
-        User::list(
-            conn,
-            &organization_id,
-            search.as_deref(),
-            group_id.as_ref(),
-            page,
-        )
-    })
-    .await?;
-    let items = users.into_iter().map(user_body).collect();
+    let listed = {
+        let organization_id = organization_id.clone();
+        let search = search.clone();
+        let group_id = group_id.clone();
+        db::run(&state.pool, move |conn| {
+            User::list(
+                conn,
+                &organization_id,
+                search.as_deref(),
+                group_id.as_ref(),
+                page,
+                &start,
+            )
+        })
+        .await?
+    };
+    let next = next_cursor(&state, &scope, page, listed.next.as_ref())?;
+    let items = listed.items.into_iter().map(user_body).collect();
     Ok(json_response(
         StatusCode::OK,
-        &page_of::<api::User>(items, page, total),
+        &page_of::<api::User>(items, page, listed.total, next),
     ))
 }
 

@@ -10,6 +10,7 @@ mod crash;
 mod faults;
 mod groups;
 mod hostile;
+mod import;
 mod invariants;
 mod isolation;
 mod layers;

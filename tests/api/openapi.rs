@@ -996,5 +996,10 @@ async fn the_documented_bounds_are_the_ones_validation_enforces() {
             Some(limits::PAGE_LIMIT_MAX),
             "{path}"
         );
+        assert_eq!(
+            of("cursor")["maxLength"].as_u64(),
+            Some(limits::CURSOR_MAX as u64),
+            "{path}"
+        );
     }
 }

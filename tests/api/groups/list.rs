@@ -54,7 +54,7 @@ async fn an_empty_list_has_zero_pages_and_defaults_to_page_1_of_20() {
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(
         response.body,
-        json!({"items": [], "page": 1, "limit": 20, "total": 0, "totalPages": 0})
+        json!({"items": [], "page": 1, "limit": 20, "total": 0, "totalPages": 0, "nextCursor": null})
     );
 }
 

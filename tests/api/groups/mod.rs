@@ -4,6 +4,7 @@
 //! file each.
 
 mod create;
+mod cursor;
 mod delete;
 mod get;
 mod list;

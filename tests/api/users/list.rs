@@ -88,7 +88,7 @@ async fn an_empty_list_has_no_pages() {
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     assert_eq!(
         response.body,
-        json!({"items": [], "page": 1, "limit": 20, "total": 0, "totalPages": 0})
+        json!({"items": [], "page": 1, "limit": 20, "total": 0, "totalPages": 0, "nextCursor": null})
     );
 }
 
@@ -102,7 +102,7 @@ async fn a_page_past_the_end_is_empty_but_keeps_the_totals() {
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     assert_eq!(
         response.body,
-        json!({"items": [], "page": 5, "limit": 10, "total": 1, "totalPages": 1})
+        json!({"items": [], "page": 5, "limit": 10, "total": 1, "totalPages": 1, "nextCursor": null})
     );
 }
 
@@ -267,7 +267,7 @@ async fn filtering_by_a_group_that_does_not_exist_or_was_deleted_gives_an_empty_
     let app = spawn_app().await;
     app.create_user("ada@example.com", None).await;
     let former = deleted_group(&app, "Former").await;
-    let empty_page = json!({"items": [], "page": 1, "limit": 20, "total": 0, "totalPages": 0});
+    let empty_page = json!({"items": [], "page": 1, "limit": 20, "total": 0, "totalPages": 0, "nextCursor": null});
 
     for (what, group_id) in [
         ("an unknown group", unknown_id()),
@@ -318,7 +318,7 @@ async fn filtering_by_another_organization_gives_an_empty_page() {
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
         assert_eq!(
             response.body,
-            json!({"items": [], "page": 1, "limit": 20, "total": 0, "totalPages": 0})
+            json!({"items": [], "page": 1, "limit": 20, "total": 0, "totalPages": 0, "nextCursor": null})
         );
     }
 }
@@ -394,4 +394,92 @@ async fn several_bad_list_parameters_are_all_listed() {
         fields,
         ["color", "limit", "organizationId", "page", "userGroupId"]
     );
+}
+
+#[actix_web::test]
+async fn paging_users_by_cursor_keeps_the_group_filter_and_lists_each_member_once() {
+    let app = spawn_app().await;
+    let sales = id_of(&app.create_group("Sales").await);
+    let mut members = Vec::new();
+    for i in 0..5 {
+        members.push(id_of(
+            &app.create_user(&format!("member{i}@example.com"), Some(&sales))
+                .await,
+        ));
+        app.create_user(&format!("outsider{i}@example.com"), None)
+            .await;
+    }
+    members.reverse();
+    let mut listed = Vec::new();
+    let mut target = format!("/api/v1/users?userGroupId={sales}&limit=2");
+
+    loop {
+        let response = app.get(&target).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        assert_eq!(response.body["total"], 5);
+        listed.extend(ids_of(&response.body));
+        let Some(cursor) = response.body["nextCursor"].as_str() else {
+            break;
+        };
+        target = format!("/api/v1/users?userGroupId={sales}&limit=2&cursor={cursor}");
+    }
+    let without_filter = app
+        .get(&format!(
+            "/api/v1/users?limit=2&cursor={}",
+            app.get(&format!("/api/v1/users?userGroupId={sales}&limit=2"))
+                .await
+                .body["nextCursor"]
+                .as_str()
+                .unwrap()
+        ))
+        .await;
+
+    assert_eq!(listed, members);
+    without_filter.assert_error(400);
+    assert_eq!(without_filter.error_fields(), ["cursor"]);
+}
+
+#[actix_web::test]
+async fn the_user_total_is_exact_after_concurrent_creates_and_deletes() {
+    let app = spawn_app().await;
+    let mut existing = Vec::new();
+    for i in 0..15 {
+        existing.push(id_of(
+            &app.create_user(&format!("old{i}@example.com"), None).await,
+        ));
+    }
+
+    let creates = (0..25).map(|i| {
+        let app = &app;
+        async move {
+            app.post(
+                "/api/v1/users",
+                json!({"firstName": "New", "lastName": "User", "email": format!("new{i}@example.com")}),
+            )
+            .await
+            .status
+        }
+    });
+    let deletes = existing[..10].iter().map(|id| {
+        let app = &app;
+        async move { app.delete(&user_path(id)).await.status }
+    });
+    let (created, deleted) = futures_util::future::join(
+        futures_util::future::join_all(creates),
+        futures_util::future::join_all(deletes),
+    )
+    .await;
+
+    assert!(
+        created.iter().all(|s| *s == StatusCode::CREATED),
+        "{created:?}"
+    );
+    assert!(deleted.iter().all(|s| *s == StatusCode::OK), "{deleted:?}");
+    let live = crate::helpers::count(
+        &mut app.connection(),
+        "SELECT COUNT(*) AS n FROM users WHERE deleted_at IS NULL",
+    );
+    let listed = app.get("/api/v1/users?limit=1").await;
+    assert_eq!(live, 30);
+    assert_eq!(listed.body["total"], live);
 }

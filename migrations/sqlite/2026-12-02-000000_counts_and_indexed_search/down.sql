@@ -1,0 +1,9 @@
+DROP TRIGGER users_search_delete;
+DROP TRIGGER users_search_update;
+DROP TRIGGER users_search_insert;
+DROP TABLE users_search;
+DROP TRIGGER user_groups_search_delete;
+DROP TRIGGER user_groups_search_update;
+DROP TRIGGER user_groups_search_insert;
+DROP TABLE user_groups_search;
+DROP TABLE live_counts;
