@@ -200,7 +200,7 @@ impl Group {
             .filter(user_groups::id.eq(id))
             .filter(visible_to(organization_id))
             .select(Group::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?)
     }
 
@@ -418,14 +418,17 @@ pub fn lock_live(
         (DbConnection::Pg(c), RowLock::Exclusive) => query()
             .select(Group::as_select())
             .for_update()
-            .first(c)
+            .get_result(c)
             .optional()?,
         (DbConnection::Pg(c), RowLock::Shared) => query()
             .select(Group::as_select())
             .for_share()
-            .first(c)
+            .get_result(c)
             .optional()?,
-        (DbConnection::Sqlite(c), _) => query().select(Group::as_select()).first(c).optional()?,
+        (DbConnection::Sqlite(c), _) => query()
+            .select(Group::as_select())
+            .get_result(c)
+            .optional()?,
     };
     Ok(group)
 }

@@ -8,6 +8,10 @@
 //! (`GroupChanges`), with the queries as functions on them, and the row locks that make its
 //! check-then-act writes atomic beside them. Every read goes through one "live" filter per
 //! table, so no query can forget the soft delete.
+//!
+//! A read of one row by its id ends in `get_result`, not `first`: `first` adds `LIMIT ?`, and
+//! the bundled SQLite (3.50) then re-prepares the statement at every execution, as its planner reads
+//! the bound limit; a group read measured 15 µs that way against 4 µs without it.
 
 pub mod counts;
 mod error;

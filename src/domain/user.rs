@@ -271,7 +271,7 @@ impl User {
             .filter(users::id.eq(id))
             .filter(visible_to(organization_id))
             .select(User::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?)
     }
 
@@ -495,9 +495,9 @@ fn lock_live(
         DbConnection::Pg(c) => query()
             .select(User::as_select())
             .for_update()
-            .first(c)
+            .get_result(c)
             .optional()?,
-        DbConnection::Sqlite(c) => query().select(User::as_select()).first(c).optional()?,
+        DbConnection::Sqlite(c) => query().select(User::as_select()).get_result(c).optional()?,
     };
     Ok(user)
 }

@@ -149,7 +149,7 @@ impl AccessKey {
         Ok(access_keys::table
             .find(id)
             .select(AccessKey::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?)
     }
 

@@ -44,7 +44,7 @@ impl Organization {
         Ok(organizations::table
             .find(id)
             .select(Organization::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?)
     }
 
