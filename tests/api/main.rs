@@ -15,6 +15,7 @@ mod isolation;
 mod layers;
 mod live_server;
 mod openapi;
+mod operator;
 mod precedence;
 mod properties;
 mod proxy;
