@@ -15,11 +15,11 @@ use actix_web::{web, App, Error, HttpMessage, HttpServer, ResponseError};
 use crate::config::Config;
 use crate::db::{self, DbPool};
 use crate::models::UsedSignature;
-use crate::openapi;
 use crate::rate_limit::RateLimits;
 use crate::routes::ApiError;
 use crate::routes::{groups, health, route_not_found, users};
 use crate::state::AppState;
+use crate::{docs, openapi};
 use authenticate::authenticate;
 
 /// The request id of the request being served (echoed from `x-request-id` or generated).
@@ -128,6 +128,8 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 /// | --- | --- |
 /// | `/healthz`, `/readyz` | GET, unsigned |
 /// | `/openapi.json` | GET, unsigned: the OpenAPI document ([`crate::openapi`]) |
+/// | `/docs`, `/docs/{file}` | GET, unsigned: the API browser and its assets ([`crate::docs`]) |
+/// | `/` | GET, unsigned: a redirect to `/docs` |
 /// | `/api/v1/user-groups[/]` | GET (list), POST (create) |
 /// | `/api/v1/user-groups/{id}` | GET, PUT, DELETE |
 /// | `/api/v1/users[/]` | GET (list), POST (create) |
@@ -154,6 +156,21 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
                 .service(
                     web::resource("/openapi.json")
                         .route(web::get().to(openapi::get_openapi))
+                        .default_service(method_not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/")
+                        .route(web::get().to(docs::get_root))
+                        .default_service(method_not_allowed("GET")),
+                )
+                .service(
+                    web::resource(["/docs", "/docs/"])
+                        .route(web::get().to(docs::get_docs))
+                        .default_service(method_not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/docs/{file}")
+                        .route(web::get().to(docs::get_asset))
                         .default_service(method_not_allowed("GET")),
                 )
                 .service(

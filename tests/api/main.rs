@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod api_browser;
 mod auth;
 mod binary;
 mod clients;
