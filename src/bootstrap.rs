@@ -126,6 +126,8 @@ pub fn ensure_first_run_credentials(
     master_keys: &Keyring,
 ) -> Result<Option<PathBuf>, Box<dyn std::error::Error>> {
     let path = credentials_path(database_url);
+    // Whether the file now on disk is this start's: only then may a failure remove it.
+    let written = std::cell::Cell::new(false);
     let mut conn = pool.get()?;
     let created = db::write_transaction(&mut conn, |conn: &mut DbConnection| {
         if let DbConnection::Pg(c) = conn {
@@ -153,18 +155,24 @@ pub fn ensure_first_run_credentials(
             "permissions": key.permission_set().names(),
         });
         let bytes = serde_json::to_vec_pretty(&contents).map_err(StoreError::internal)?;
+        if written.replace(false) {
+            // A retried transaction (PostgreSQL): the last attempt's file names a key that
+            // was rolled back.
+            let _ = std::fs::remove_file(&path);
+        }
         // Before the commit: a file in the way rolls the organization and the key back.
         write_new_private_file(&path, &bytes).map_err(|source| FirstRunError::CredentialsFile {
             path: path.clone(),
             source,
         })?;
+        written.set(true);
         Ok::<_, FirstRunError>(Some((organization, key)))
     });
     let (organization, key) = match created {
         Ok(Some(created)) => created,
         Ok(None) => return Ok(None),
         Err(e) => {
-            if !matches!(e, FirstRunError::CredentialsFile { .. }) && path.exists() {
+            if written.get() {
                 // The commit failed after the file was written: its key does not exist.
                 let _ = std::fs::remove_file(&path);
             }

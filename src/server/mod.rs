@@ -217,7 +217,7 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// else happens at start: a port in use or a host that does not resolve fails here, naming the
 /// setting and the fix, and leaves no database, key or credentials file behind.
 fn listen(bind: &str) -> Result<Vec<TcpListener>, String> {
-    let setting = format!("--bind ({}) {bind:?}", "USERGROUPS_BIND");
+    let setting = format!("--bind (USERGROUPS_BIND) {bind:?}");
     let addresses: Vec<SocketAddr> = bind
         .to_socket_addrs()
         .map_err(|e| format!("{setting}: cannot resolve the host ({e}); use an IP address or a name this machine resolves"))?
@@ -275,7 +275,13 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let listeners = listen(&config.bind)?;
     log::info!("settings: {}", config.summary());
     let key_source = config.master_key.source(config.database_url())?;
-    let pool = db::init(config.database_url(), config.pool_options())?;
+    let pool = db::init(config.database_url(), config.pool_options()).map_err(|e| match e {
+        db::InitError::Connect { .. } => format!(
+            "{e}; check --database-url (DATABASE_URL): the database server must be up and accept \
+             this user, and a SQLite file's folder must be writable"
+        ),
+        db::InitError::Migrate(_) => e.to_string(),
+    })?;
     let master_keys = crate::secrets::prepare(&pool, &key_source)?;
     let url = match listeners.first().map(TcpListener::local_addr) {
         Some(Ok(address)) => local_url(address),
