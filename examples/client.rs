@@ -5,9 +5,10 @@
 //! process exits non-zero as soon as an answer is not the expected one.
 //!
 //! ```sh
+//! cargo run --example client          # beside the first start's usergroups-credentials.json
 //! USERGROUPS_URL=http://127.0.0.1:8080 \
 //! USERGROUPS_ACCESS_KEY_ID=... USERGROUPS_SECRET_ACCESS_KEY=... \
-//! cargo run --example client
+//! cargo run --example client          # any key and service
 //! ```
 //!
 //! Names and the email carry a random suffix, so the story can run again and again against the
@@ -57,11 +58,22 @@ fn show_error(title: &str, error: &Error) {
     }
 }
 
+/// The credentials file a first start writes for the default database.
+const CREDENTIALS_FILE: &str = "usergroups-credentials.json";
+
 fn run() -> Result<(), Failure> {
+    // Both key variables or neither (then the first-run file); the URL from USERGROUPS_URL, or
+    // else the file's `url`, where the service that wrote it listens.
+    let found = usergroups::credentials::from_env_or_file(std::path::Path::new(CREDENTIALS_FILE))?;
+    let url = match (env("USERGROUPS_URL"), found.url) {
+        (Ok(url), _) | (Err(_), Some(url)) => url,
+        (Err(e), None) => return Err(e),
+    };
+    let credentials = found.credentials;
     let client = Client::new(
-        &env("USERGROUPS_URL")?,
-        env("USERGROUPS_ACCESS_KEY_ID")?,
-        env("USERGROUPS_SECRET_ACCESS_KEY")?,
+        &url,
+        credentials.access_key_id.clone(),
+        credentials.secret_access_key().to_owned(),
     )
     .map_err(|e| e.to_string())?;
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];

@@ -19,8 +19,8 @@
 #   --verbose             also print the canonical request and the string to sign to stderr
 # Anything after URL goes to curl as it is (-i, -w, -o, ...).
 #
-# Credentials come from USERGROUPS_ACCESS_KEY_ID and USERGROUPS_SECRET_ACCESS_KEY or, when they
-# are unset, from ./usergroups-credentials.json, the file the first start writes. The secret
+# Credentials come from USERGROUPS_ACCESS_KEY_ID and USERGROUPS_SECRET_ACCESS_KEY (both, or
+# neither) or, when they are unset, from ./usergroups-credentials.json, the file the first start writes. The secret
 # never appears on a command line: the HMAC is computed here from two SHA-256 passes, so only
 # the pipe into `openssl dgst` ever sees key material.
 set -euo pipefail
@@ -83,7 +83,12 @@ json_field() { # FILE NAME: the string value of "NAME" in a flat JSON object
 
 key_id=${USERGROUPS_ACCESS_KEY_ID:-}
 secret=${USERGROUPS_SECRET_ACCESS_KEY:-}
-if [ -z "$key_id" ] || [ -z "$secret" ]; then
+# Both or neither: with one alone, signing with the file's key would sign as someone else.
+[ -n "$key_id" ] && [ -z "$secret" ] &&
+  die "USERGROUPS_ACCESS_KEY_ID is set but USERGROUPS_SECRET_ACCESS_KEY is not: set both (or neither, to use ./usergroups-credentials.json)"
+[ -z "$key_id" ] && [ -n "$secret" ] &&
+  die "USERGROUPS_SECRET_ACCESS_KEY is set but USERGROUPS_ACCESS_KEY_ID is not: set both (or neither, to use ./usergroups-credentials.json)"
+if [ -z "$key_id" ]; then
   file=./usergroups-credentials.json
   [ -r "$file" ] || die "set USERGROUPS_ACCESS_KEY_ID and USERGROUPS_SECRET_ACCESS_KEY, or run where $file is"
   key_id=$(json_field "$file" accessKeyId)

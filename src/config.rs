@@ -16,12 +16,49 @@ use crate::state::Limits;
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// sqlite://PATH (embedded, the default) or postgres://… / postgresql://…
-    #[arg(long = "database-url", env = "DATABASE_URL", default_value = "sqlite://usergroups.db", value_parser = parse_database_url)]
+    #[arg(long = "database-url", env = "DATABASE_URL", value_name = "DATABASE_URL", default_value = "sqlite://usergroups.db", value_parser = parse_database_url)]
     pub database_url: DatabaseUrl,
 }
 
+/// Parses `--database-url` / `DATABASE_URL`, and refuses at once a SQLite path whose folder does
+/// not exist: left to SQLite, that is a 5-second wait for the pool and four driver errors before
+/// "unable to open the database file", which names neither the folder nor the fix.
 fn parse_database_url(text: &str) -> Result<DatabaseUrl, String> {
-    text.parse()
+    let url: DatabaseUrl = text.parse()?;
+    if let DatabaseUrl::Sqlite(path) = &url {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(format!(
+                    "--database-url (DATABASE_URL) {text:?}: the folder {} does not exist; create \
+                     it first (`mkdir -p {}`) or name a file in an existing folder",
+                    dir.display(),
+                    dir.display()
+                ));
+            }
+        }
+    }
+    Ok(url)
+}
+
+/// The variable behind `--bind`.
+const BIND_VAR: &str = "USERGROUPS_BIND";
+
+/// Checks `--bind` / `USERGROUPS_BIND` is `HOST:PORT` with a port of 0 to 65535, before anything
+/// else happens at start; the address itself is resolved when the server listens.
+fn parse_bind(text: &str) -> Result<String, String> {
+    let fix = "use HOST:PORT, e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080";
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!("--bind ({BIND_VAR}) {text:?} has no port: {fix}"));
+    };
+    if host.is_empty() {
+        return Err(format!("--bind ({BIND_VAR}) {text:?} has no host: {fix}"));
+    }
+    if port.parse::<u16>().is_err() {
+        return Err(format!(
+            "--bind ({BIND_VAR}) {text:?}: the port {port:?} is not a number from 0 to 65535; {fix}"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// The variable behind `--signature-skew-seconds`.
@@ -66,6 +103,9 @@ fn parse_metrics_bind(text: &str) -> Result<SocketAddr, String> {
 }
 
 /// Everything `usergroups serve` needs.
+///
+/// Each setting's value name is its variable's, so clap's own refusals (a number out of range,
+/// not a number) name the flag, the variable, the value and the range allowed.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// The database.
@@ -77,7 +117,7 @@ pub struct Config {
     pub master_key: MasterKeyArgs,
 
     /// Address to listen on.
-    #[arg(long, env = "USERGROUPS_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = BIND_VAR, value_name = BIND_VAR, default_value = "127.0.0.1:8080", value_parser = parse_bind)]
     pub bind: String,
 
     /// Address to serve GET /metrics on (e.g. 127.0.0.1:9090) instead of the main address, which then answers it 404 [default: /metrics on the main address].
@@ -85,40 +125,50 @@ pub struct Config {
     pub metrics_bind: Option<SocketAddr>,
 
     /// Largest accepted request body, in bytes (413 above).
-    #[arg(long, env = "USERGROUPS_BODY_LIMIT", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "USERGROUPS_BODY_LIMIT", value_name = "USERGROUPS_BODY_LIMIT", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub body_limit: u32,
 
     /// Allowed distance between a request's x-onlive-site-date and the server clock, in seconds
     /// (1 to 3600: every instance keeps used signatures for the largest window any may allow).
-    #[arg(long, env = SIGNATURE_SKEW_VAR, default_value_t = 900, value_parser = parse_signature_skew)]
+    #[arg(long, env = SIGNATURE_SKEW_VAR, value_name = SIGNATURE_SKEW_VAR, default_value_t = 900, value_parser = parse_signature_skew)]
     pub signature_skew_seconds: u64,
 
     /// Most database connections open at once [default: 4 on SQLite, 10 on PostgreSQL].
-    #[arg(long, env = "USERGROUPS_DB_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, env = "USERGROUPS_DB_POOL_SIZE", value_name = "USERGROUPS_DB_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: Option<u32>,
 
     /// How long a request waits for a database connection (pooled or new) before it is answered 503, in seconds.
-    #[arg(long, env = "USERGROUPS_DB_TIMEOUT_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    #[arg(long, env = "USERGROUPS_DB_TIMEOUT_SECONDS", value_name = "USERGROUPS_DB_TIMEOUT_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub db_timeout_seconds: u64,
 
     /// How long one database statement may run or wait for a lock before the request is answered 503, in seconds.
-    #[arg(long, env = "USERGROUPS_DB_STATEMENT_TIMEOUT_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    #[arg(long, env = "USERGROUPS_DB_STATEMENT_TIMEOUT_SECONDS", value_name = "USERGROUPS_DB_STATEMENT_TIMEOUT_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub db_statement_timeout_seconds: u64,
 
     /// Reads (GET, HEAD) per minute per access key on this instance, 429 above (0 = off).
-    #[arg(long, env = "USERGROUPS_RATE_LIMIT_READS", default_value_t = 1000)]
+    #[arg(
+        long,
+        env = "USERGROUPS_RATE_LIMIT_READS",
+        value_name = "USERGROUPS_RATE_LIMIT_READS",
+        default_value_t = 1000
+    )]
     pub rate_limit_reads: u32,
 
     /// Writes (POST, PUT, DELETE, any other method) per minute per access key on this instance, 429 above (0 = off).
-    #[arg(long, env = "USERGROUPS_RATE_LIMIT_WRITES", default_value_t = 100)]
+    #[arg(
+        long,
+        env = "USERGROUPS_RATE_LIMIT_WRITES",
+        value_name = "USERGROUPS_RATE_LIMIT_WRITES",
+        default_value_t = 100
+    )]
     pub rate_limit_writes: u32,
 
     /// Seconds a client has to send a request's head, then its body (408 after), and to take the answer when the connection closes.
-    #[arg(long, env = "USERGROUPS_REQUEST_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, env = "USERGROUPS_REQUEST_TIMEOUT_SECONDS", value_name = "USERGROUPS_REQUEST_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout_seconds: u64,
 
     /// Seconds SIGTERM waits for the requests in flight before stopping anyway.
-    #[arg(long, env = "USERGROUPS_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    #[arg(long, env = "USERGROUPS_SHUTDOWN_TIMEOUT_SECONDS", value_name = "USERGROUPS_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_timeout_seconds: u64,
 }
 
@@ -136,6 +186,44 @@ impl Config {
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
             rate_limits: RateLimits::per_minute(self.rate_limit_reads, self.rate_limit_writes),
         }
+    }
+
+    /// Every effective setting, readably, for the start-up log line: `name=value` pairs in
+    /// the order of the README's table. No secret: the database URL is shown without its
+    /// password, and the master key only by where it comes from.
+    pub fn summary(&self) -> String {
+        let pool = self.pool_options();
+        let per_minute = |limit: u32| match limit {
+            0 => "off".to_owned(),
+            n => format!("{n}/min"),
+        };
+        let master_key = match self.master_key.source(self.database_url()) {
+            Ok(crate::secrets::KeySource::Environment { next: None, .. }) => {
+                "USERGROUPS_MASTER_KEY".to_owned()
+            }
+            Ok(crate::secrets::KeySource::Environment { next: Some(_), .. }) => {
+                "USERGROUPS_MASTER_KEY+USERGROUPS_NEW_MASTER_KEY".to_owned()
+            }
+            Ok(crate::secrets::KeySource::File(path)) => format!("file {}", path.display()),
+            Err(_) => "invalid".to_owned(),
+        };
+        format!(
+            "database={} bind={} body_limit={} signature_skew={}s db_pool_size={} \
+             db_timeout={}s db_statement_timeout={}s rate_limit_reads={} rate_limit_writes={} \
+             request_timeout={}s shutdown_timeout={}s master_key={}",
+            self.database_url(),
+            self.bind,
+            self.body_limit,
+            self.signature_skew_seconds,
+            pool.max_size,
+            pool.connection_timeout.as_secs(),
+            pool.statement_timeout.as_secs(),
+            per_minute(self.rate_limit_reads),
+            per_minute(self.rate_limit_writes),
+            self.request_timeout_seconds,
+            self.shutdown_timeout_seconds,
+            master_key,
+        )
     }
 
     /// The pool settings: the backend's defaults, overridden where configured.
@@ -236,11 +324,70 @@ mod tests {
     }
 
     #[test]
+    fn a_bind_address_with_a_bad_port_is_refused_naming_the_flag_the_variable_the_value_and_the_form(
+    ) {
+        for bad in ["localhost:80800", "localhost", ":8080", "127.0.0.1:http"] {
+            let text = config(&["--bind", bad]).expect_err(bad).to_string();
+
+            for expected in ["--bind", "USERGROUPS_BIND", bad, "HOST:PORT"] {
+                assert!(text.contains(expected), "no {expected:?} in: {text}");
+            }
+        }
+        assert_eq!(config(&["--bind", "[::1]:0"]).unwrap().bind, "[::1]:0");
+    }
+
+    #[test]
+    fn a_sqlite_file_in_a_missing_folder_is_refused_naming_the_folder_and_the_fix() {
+        let text = config(&["--database-url", "sqlite://nodir-for-this-test/x.db"])
+            .expect_err("refused")
+            .to_string();
+
+        for expected in [
+            "--database-url",
+            "DATABASE_URL",
+            "nodir-for-this-test",
+            "mkdir -p nodir-for-this-test",
+        ] {
+            assert!(text.contains(expected), "no {expected:?} in: {text}");
+        }
+    }
+
+    #[test]
     fn metrics_are_on_the_main_address_unless_a_metrics_address_is_given() {
         let separate = config(&["--metrics-bind", "[::1]:9090"]).unwrap();
 
         assert_eq!(config(&[]).unwrap().metrics_bind, None);
         assert_eq!(separate.metrics_bind, Some("[::1]:9090".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_summary_lists_every_setting_and_no_password() {
+        let summary = config(&[
+            "--database-url",
+            "postgres://app:hunter2@db.example/usergroups",
+            "--rate-limit-reads",
+            "0",
+        ])
+        .unwrap()
+        .summary();
+
+        assert!(!summary.contains("hunter2"), "{summary}");
+        for expected in [
+            "database=postgres://app@db.example/usergroups",
+            "bind=127.0.0.1:8080",
+            "body_limit=1048576",
+            "signature_skew=900s",
+            "db_pool_size=10",
+            "db_timeout=5s",
+            "db_statement_timeout=5s",
+            "rate_limit_reads=off",
+            "rate_limit_writes=100/min",
+            "request_timeout=10s",
+            "shutdown_timeout=30s",
+            "master_key=",
+        ] {
+            assert!(summary.contains(expected), "no {expected:?} in: {summary}");
+        }
     }
 
     #[test]
@@ -263,7 +410,11 @@ pub struct MasterKeyArgs {
     /// The master key file, used when USERGROUPS_MASTER_KEY is unset; created at first start
     /// with mode 0600 [default: usergroups-master.key beside the SQLite file, or in the working
     /// directory on PostgreSQL].
-    #[arg(long, env = "USERGROUPS_MASTER_KEY_FILE")]
+    #[arg(
+        long,
+        env = "USERGROUPS_MASTER_KEY_FILE",
+        value_name = "USERGROUPS_MASTER_KEY_FILE"
+    )]
     pub master_key_file: Option<std::path::PathBuf>,
 }
 

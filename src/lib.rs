@@ -7,7 +7,7 @@
 //! 1. `cli`: the `usergroups` commands (`main.rs` is only its entry).
 //! 2. `server`: the route table (`configure`), the request pipeline (request ids, the
 //!    authentication middleware), `run`; `bootstrap` (the first start) and `config` below it.
-//! 3. `openapi`: the document of the routes below it.
+//! 3. `openapi`: the document of the routes below it; `docs`, the API browser over it.
 //! 4. `routes`: the Onlive dialect: input parsing, the handlers, `Caller`, and `ApiError`, the
 //!    contract's answer to every domain, store and authentication error; `health`.
 //! 5. `state`: what every request reaches (pool, master keys, limits); `rate_limit`.
@@ -43,6 +43,8 @@ pub mod config;
 pub mod credentials;
 #[cfg(feature = "server")]
 pub mod db;
+#[cfg(feature = "server")]
+pub mod docs;
 #[cfg(feature = "server")]
 pub mod domain;
 #[cfg(feature = "server")]

@@ -54,7 +54,8 @@ const DESCRIPTION: &str = "\
 An organization's user groups and users, compatible with the Onlive Open API. Every route \
 under `/api/v1/` requires a signed request (the `onlivesite` security scheme) and acts on the \
 organization that owns the access key; another organization's rows answer exactly like rows \
-that do not exist. `/healthz`, `/readyz`, `/openapi.json` and `/metrics` are unsigned.\n\n\
+that do not exist. `/healthz`, `/readyz`, `/openapi.json` and `/metrics` are unsigned, and so is \
+the API browser at `/docs` (a page for people, not an operation).\n\n\
 Everything but `/metrics` (the Prometheus text format) is JSON (`application/json; \
 charset=utf-8`); times are RFC 3339 UTC with whole \
 seconds (`2025-05-22T10:30:00Z`); ids are lowercase UUID v7. Deletion is a soft delete: the \
@@ -79,6 +80,9 @@ longer than the request timeout (10 seconds by default) is answered 408.";
 #[derive(OpenApi)]
 #[openapi(
     info(title = "usergroups", description = DESCRIPTION),
+    // Relative: the instance serving this document, whatever its address (the API browser at
+    // `/docs` sends its requests there).
+    servers((url = "/", description = "This instance: the server that serves this document")),
     paths(
         groups::create_group,
         groups::list_groups,

@@ -1,5 +1,6 @@
 //! The `usergroups` command line: `serve`, organization and access-key management, master-key
-//! rotation, `sign`, and the bulk `import` of groups and users.
+//! rotation, `sign`, the bulk `import` of groups and users, and `completions`; and the log's two
+//! formats (text, or JSON lines).
 //! Every management command prints one JSON object on stdout; errors go to stderr with a
 //! non-zero exit status. A standard output closed early (`usergroups key list | head -c0`) ends
 //! the command quietly with status 0, as for most Unix tools: Rust ignores SIGPIPE, and keeping
@@ -13,7 +14,7 @@ use std::error::Error;
 use std::io::{ErrorKind, Write};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::config::{Config, DatabaseArgs};
@@ -38,6 +39,19 @@ use sign::SignArgs;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to stderr: `text` for a terminal, `json` for one JSON object a
+    /// line (time, level, target, message, and a request's fields) for a log collector.
+    #[arg(long, global = true, env = "USERGROUPS_LOG_FORMAT", value_name = "USERGROUPS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// The log's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// env_logger's lines, for people.
+    Text,
+    /// One JSON object a line, for machines.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +73,12 @@ enum Command {
     /// Create an organization's groups and users from JSON lines of create bodies, all or
     /// nothing; prints {"organizationId", "groups", "users", "seconds"}.
     Import(ImportArgs),
+    /// Print the completion script for a shell, e.g. `usergroups completions bash >
+    /// /etc/bash_completion.d/usergroups`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Runs the command line and returns the process's exit status.
@@ -69,7 +89,12 @@ pub fn main() -> ExitCode {
     } else {
         "warn"
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log)).init();
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log));
+    if cli.log_format == LogFormat::Json {
+        logger.format(write_json_line);
+    }
+    logger.init();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&*e) => ExitCode::SUCCESS,
@@ -79,6 +104,55 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes one log record as a JSON object on one line: `time` (RFC 3339 UTC, milliseconds),
+/// `level`, `target`, `message`, then the record's key-value pairs as fields (the access log's
+/// `request_id`, `method`, `path`, `status`, `latency_ms` and `reason`), numbers as numbers.
+fn write_json_line(
+    out: &mut env_logger::fmt::Formatter,
+    record: &log::Record,
+) -> std::io::Result<()> {
+    struct Fields(serde_json::Map<String, Value>);
+    impl<'kvs> log::kv::VisitSource<'kvs> for Fields {
+        fn visit_pair(
+            &mut self,
+            key: log::kv::Key<'kvs>,
+            value: log::kv::Value<'kvs>,
+        ) -> Result<(), log::kv::Error> {
+            let value = if let Some(n) = value.to_u64() {
+                Value::from(n)
+            } else if let Some(n) = value.to_i64() {
+                Value::from(n)
+            } else if let Some(n) = value.to_f64() {
+                Value::from(n)
+            } else if let Some(b) = value.to_bool() {
+                Value::from(b)
+            } else {
+                Value::from(value.to_string())
+            };
+            self.0.insert(key.as_str().to_owned(), value);
+            Ok(())
+        }
+    }
+    let mut fields = Fields(serde_json::Map::new());
+    fields.0.insert(
+        "time".to_owned(),
+        chrono::Utc::now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            .into(),
+    );
+    fields
+        .0
+        .insert("level".to_owned(), record.level().as_str().into());
+    fields.0.insert("target".to_owned(), record.target().into());
+    fields
+        .0
+        .insert("message".to_owned(), record.args().to_string().into());
+    // A pair that cannot be read is left out rather than losing the whole line.
+    let _ = record.key_values().visit(&mut fields);
+    let line = serde_json::to_string(&fields.0).map_err(std::io::Error::other)?;
+    writeln!(out, "{line}")
 }
 
 /// True when `error` is a write to a standard output whose reader has gone away: nobody is left
@@ -106,6 +180,13 @@ fn run(command: Command) -> Result<(), Box<dyn Error>> {
         Command::MasterKey(command) => master_key::run(command),
         Command::Sign(args) => sign::run(args),
         Command::Import(args) => import::run(args),
+        Command::Completions { shell } => {
+            // Into memory first: clap_complete panics on a failed write, and a closed standard
+            // output must end the command quietly like every other.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "usergroups", &mut script);
+            print_out(&String::from_utf8_lossy(&script))
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! `usergroups org …`: organization management. Apart from the other commands because it needs
+//! `usergroups org …`: creating and listing organizations. Apart from the other commands because it needs
 //! nothing but the database: no master key, no access keys.
 
 use std::error::Error;
@@ -9,6 +9,7 @@ use serde_json::json;
 use super::{open, print_json};
 use crate::config::DatabaseArgs;
 use crate::models::Organization;
+use crate::routes::rfc3339_text;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum OrgCommand {
@@ -17,6 +18,12 @@ pub(super) enum OrgCommand {
         /// The organization's name.
         #[arg(long)]
         name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List the organizations: prints {"organizations": [{"id", "name", "createdAt"}…]}, oldest
+    /// first.
+    List {
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -32,6 +39,15 @@ pub(super) fn run(command: OrgCommand) -> Result<(), Box<dyn Error>> {
             }
             let org = Organization::create(&mut *open(&database)?.get()?, name)?;
             print_json(&json!({"id": org.id, "name": org.name}))
+        }
+        OrgCommand::List { database } => {
+            let organizations: Vec<_> = Organization::list(&mut *open(&database)?.get()?)?
+                .iter()
+                .map(|org| {
+                    json!({"id": org.id, "name": org.name, "createdAt": rfc3339_text(&org.created_at)})
+                })
+                .collect();
+            print_json(&json!({ "organizations": organizations }))
         }
     }
 }

@@ -6,16 +6,17 @@ use std::error::Error;
 use std::io::Write;
 use std::path::PathBuf;
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use clap::Args;
-use serde_json::Value;
 
 use super::print_out;
 use crate::auth::header::DATE_HEADER;
-use crate::auth::signer::{self, Credentials};
-use crate::bootstrap::CREDENTIALS_FILE;
+use crate::auth::signer;
+use crate::bootstrap::credentials_path;
+use crate::db::DatabaseUrl;
 
 /// `usergroups sign`: credentials come from USERGROUPS_ACCESS_KEY_ID and
-/// USERGROUPS_SECRET_ACCESS_KEY, or else from the first-run credentials file.
+/// USERGROUPS_SECRET_ACCESS_KEY (both, or neither), or else from the first-run credentials file.
 #[derive(Debug, Args)]
 pub(super) struct SignArgs {
     /// The request body that will be sent (adds `content-type: application/json`).
@@ -31,40 +32,37 @@ pub(super) struct SignArgs {
     /// otherwise gets (without it, a second identical write in the same second is a replay).
     #[arg(long)]
     no_nonce: bool,
-    /// Where to read credentials when the environment has none.
-    #[arg(long, default_value = CREDENTIALS_FILE)]
-    credentials: PathBuf,
+    /// Where to read credentials when the environment has none [default: the first-run file of
+    /// DATABASE_URL's database, ./usergroups-credentials.json for the default one].
+    #[arg(long)]
+    credentials: Option<PathBuf>,
+    /// Sign for this time instead of now, as YYYYMMDDTHHMMSSZ (UTC), e.g. to reproduce a
+    /// signature; the server refuses dates more than the allowed skew away from its clock.
+    #[arg(long, value_parser = parse_date)]
+    date: Option<DateTime<Utc>>,
     /// The HTTP method.
     method: String,
     /// The full URL, e.g. http://127.0.0.1:8080/api/v1/user-groups
     url: String,
 }
 
-/// The credentials `sign` uses: the environment first, then the first-run file.
-fn signing_credentials(file: &PathBuf) -> Result<Credentials, Box<dyn Error>> {
-    if let (Ok(id), Ok(secret)) = (
-        std::env::var("USERGROUPS_ACCESS_KEY_ID"),
-        std::env::var("USERGROUPS_SECRET_ACCESS_KEY"),
-    ) {
-        return Ok(Credentials::new(id, secret));
-    }
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        format!(
-            "no credentials: set USERGROUPS_ACCESS_KEY_ID and USERGROUPS_SECRET_ACCESS_KEY, or provide {} ({e})",
-            file.display()
-        )
-    })?;
-    let value: Value = serde_json::from_str(&text)?;
-    let field = |name: &str| {
-        value[name]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| format!("{} has no {name}", file.display()))
-    };
-    Ok(Credentials::new(
-        field("accessKeyId")?,
-        field("secretAccessKey")?,
-    ))
+/// `--date`: the signing date in the header's own spelling.
+fn parse_date(text: &str) -> Result<DateTime<Utc>, String> {
+    NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%SZ")
+        .map(|date| date.and_utc())
+        .map_err(|_| {
+            format!("--date {text:?} must be YYYYMMDDTHHMMSSZ in UTC, e.g. 20261122T101500Z")
+        })
+}
+
+/// The default credentials file: the one the first start wrote for `DATABASE_URL`'s database
+/// (the default database's when it is unset or unreadable: `sign` opens no database).
+fn default_credentials_file() -> PathBuf {
+    let url = std::env::var("DATABASE_URL")
+        .ok()
+        .and_then(|url| url.parse::<DatabaseUrl>().ok())
+        .unwrap_or_else(|| DatabaseUrl::Sqlite(PathBuf::from("usergroups.db")));
+    credentials_path(&url)
 }
 
 /// Splits `http://host:port/path?query` into the host and the request target.
@@ -109,7 +107,8 @@ fn parse_header(header: &str) -> Result<(String, String), Box<dyn Error>> {
 
 /// Prints the signed headers of the request `args` describe.
 pub(super) fn run(args: SignArgs) -> Result<(), Box<dyn Error>> {
-    let credentials = signing_credentials(&args.credentials)?;
+    let file = args.credentials.unwrap_or_else(default_credentials_file);
+    let credentials = crate::credentials::from_env_or_file(&file)?.credentials;
     let (host, target) = split_url(&args.url)?;
     let method = args.method.to_ascii_uppercase();
     let mut extra = Vec::new();
@@ -133,7 +132,7 @@ pub(super) fn run(args: SignArgs) -> Result<(), Box<dyn Error>> {
         &target,
         &extra,
         body.as_bytes(),
-        chrono::Utc::now(),
+        args.date.unwrap_or_else(Utc::now),
     );
     if args.verbose {
         // Debugging output only: a closed stderr must not stop the headers being printed.

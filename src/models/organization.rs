@@ -48,6 +48,14 @@ impl Organization {
             .optional()?)
     }
 
+    /// Every organization, oldest first.
+    pub fn list(conn: &mut DbConnection) -> Result<Vec<Organization>, StoreError> {
+        Ok(organizations::table
+            .order((organizations::created_at.asc(), organizations::id.asc()))
+            .select(Organization::as_select())
+            .load(conn)?)
+    }
+
     /// True when the database holds no organization yet (a first start).
     pub fn none_exist(conn: &mut DbConnection) -> Result<bool, StoreError> {
         let count: i64 = organizations::table.count().get_result(conn)?;

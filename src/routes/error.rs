@@ -192,6 +192,17 @@ impl ApiError {
         ApiError::InvalidInput(errors)
     }
 
+    /// The answer's machine-readable `reason`, where it has one (401, 429, some 403s): for
+    /// the access log.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            ApiError::Unauthorized(failure) => Some(failure.reason()),
+            ApiError::Forbidden { reason, .. } => *reason,
+            ApiError::TooManyRequests { .. } => Some("rate_limited"),
+            _ => None,
+        }
+    }
+
     /// A 403 with the contract's message and no further detail.
     pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
         ApiError::Forbidden {

@@ -3,24 +3,24 @@
 
 mod authenticate;
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::{from_fn, Logger, Next};
+use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, Error, HttpMessage, HttpServer, ResponseError};
 
 use crate::config::Config;
 use crate::db::{self, DbPool};
 use crate::metrics;
 use crate::models::UsedSignature;
-use crate::openapi;
 use crate::rate_limit::RateLimits;
 use crate::routes::ApiError;
 use crate::routes::{groups, health, route_not_found, users};
 use crate::state::AppState;
+use crate::{docs, openapi};
 use authenticate::authenticate;
 
 /// The request id of the request being served (echoed from `x-request-id` or generated).
@@ -103,6 +103,46 @@ async fn request_metrics(
     Ok(response)
 }
 
+/// Logs one line per answered request (target `usergroups::access`): the peer, method, path,
+/// status and latency in the message, and the same as key-value pairs (`request_id`, `method`,
+/// `path`, `status`, `latency_ms`, and `reason` for a 401, 403 or 429 that has one), which the
+/// JSON log format turns into fields. The query string is left out: it may carry search terms.
+async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let peer = req
+        .peer_addr()
+        .map_or_else(|| "-".to_owned(), |a| a.ip().to_string());
+    let response = next.call(req).await?;
+    let status = response.status().as_u16();
+    let latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
+    let request_id = response
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let reason = response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .and_then(ApiError::reason);
+    let message = format!("{peer} \"{method} {path}\" {status} {latency_ms}ms");
+    let request_id = request_id.as_str();
+    let (method, path) = (method.as_str(), path.as_str());
+    match reason {
+        Some(reason) => log::info!(target: "usergroups::access",
+            request_id, method, path, status, latency_ms, reason; "{message}"),
+        None => log::info!(target: "usergroups::access",
+            request_id, method, path, status, latency_ms; "{message}"),
+    }
+    Ok(response)
+}
+
 /// A handler for the other methods of a known route: 405 with the route's `Allow` header.
 fn method_not_allowed(allow: &'static str) -> actix_web::Route {
     web::to(move || async move {
@@ -116,6 +156,8 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 /// | --- | --- |
 /// | `/healthz`, `/readyz` | GET, unsigned |
 /// | `/openapi.json` | GET, unsigned: the OpenAPI document ([`crate::openapi`]) |
+/// | `/docs`, `/docs/{file}` | GET, unsigned: the API browser and its assets ([`crate::docs`]) |
+/// | `/` | GET, unsigned: a redirect to `/docs` |
 /// | `/api/v1/user-groups[/]` | GET (list), POST (create) |
 /// | `/api/v1/user-groups/{id}` | GET, PUT, DELETE |
 /// | `/api/v1/users[/]` | GET (list), POST (create) |
@@ -161,6 +203,21 @@ fn configure_routes(cfg: &mut web::ServiceConfig, state: AppState, metrics_route
             .service(
                 web::resource("/openapi.json")
                     .route(web::get().to(openapi::get_openapi))
+                    .default_service(method_not_allowed("GET")),
+            )
+            .service(
+                web::resource("/")
+                    .route(web::get().to(docs::get_root))
+                    .default_service(method_not_allowed("GET")),
+            )
+            .service(
+                web::resource(["/docs", "/docs/"])
+                    .route(web::get().to(docs::get_docs))
+                    .default_service(method_not_allowed("GET")),
+            )
+            .service(
+                web::resource("/docs/{file}")
+                    .route(web::get().to(docs::get_asset))
                     .default_service(method_not_allowed("GET")),
             )
             .service(
@@ -222,8 +279,56 @@ fn configure_metrics_only(cfg: &mut web::ServiceConfig, state: AppState) {
 /// How often expired replay-guard entries are pruned, and full rate-limit buckets forgotten.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Starts the server: migrations, first-run credentials, the pruning task, then HTTP until a
-/// signal.
+/// Listens on every address `bind` resolves to (as actix's own `bind` does), before anything
+/// else happens at start: a port in use or a host that does not resolve fails here, naming the
+/// setting and the fix, and leaves no database, key or credentials file behind.
+fn listen(bind: &str) -> Result<Vec<TcpListener>, String> {
+    let setting = format!("--bind (USERGROUPS_BIND) {bind:?}");
+    let addresses: Vec<SocketAddr> = bind
+        .to_socket_addrs()
+        .map_err(|e| format!("{setting}: cannot resolve the host ({e}); use an IP address or a name this machine resolves"))?
+        .collect();
+    let mut listeners = Vec::new();
+    let mut failure = None;
+    for address in &addresses {
+        match TcpListener::bind(address).and_then(|l| l.set_nonblocking(true).map(|()| l)) {
+            Ok(listener) => listeners.push(listener),
+            Err(e) => failure = Some((address, e)),
+        }
+    }
+    match failure {
+        _ if !listeners.is_empty() => Ok(listeners),
+        Some((address, e)) => {
+            let fix = match e.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    "another process listens there: stop it, or choose another port with --bind HOST:PORT"
+                }
+                std::io::ErrorKind::PermissionDenied => {
+                    "ports below 1024 need privileges: choose a port from 1024 up with --bind HOST:PORT"
+                }
+                std::io::ErrorKind::AddrNotAvailable => {
+                    "this machine has no such address: use one of its own, 127.0.0.1 or 0.0.0.0"
+                }
+                _ => "choose another address with --bind HOST:PORT",
+            };
+            Err(format!("{setting}: cannot listen on {address}: {e}; {fix}"))
+        }
+        None => Err(format!("{setting}: the host resolves to no address")),
+    }
+}
+
+/// The URL the first-run credentials name: the first listening address, with `127.0.0.1` for
+/// an address that means "every interface".
+fn local_url(address: SocketAddr) -> String {
+    let mut address = address;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{address}")
+}
+
+/// Starts the server: the listening socket first, then migrations, first-run credentials, the
+/// pruning task, then HTTP until a signal.
 ///
 /// SIGTERM stops at once taking connections (new ones are refused), lets the requests in flight
 /// finish for up to the configured shutdown timeout, then returns `Ok`; SIGINT and SIGQUIT stop
@@ -232,17 +337,30 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// answers 408), and to take the answer when the connection closes. A stalled client is a
 /// parked future, never a blocked worker.
 pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    log::info!("database: {}", config.database_url());
+    // Before anything is created on disk or in the database, so a failed start changes nothing.
+    let listeners = listen(&config.bind)?;
+    log::info!("settings: {}", config.summary());
     let key_source = config.master_key.source(config.database_url())?;
-    let pool = db::init(config.database_url(), config.pool_options())?;
+    let pool = db::init(config.database_url(), config.pool_options()).map_err(|e| match e {
+        db::InitError::Connect { .. } => format!(
+            "{e}; check --database-url (DATABASE_URL): the database server must be up and accept \
+             this user, and a SQLite file's folder must be writable"
+        ),
+        db::InitError::Migrate(_) => e.to_string(),
+    })?;
     let master_keys = crate::secrets::prepare(&pool, &key_source)?;
-    crate::bootstrap::ensure_first_run_credentials(&pool, &config, &master_keys)?;
+    let url = match listeners.first().map(TcpListener::local_addr) {
+        Some(Ok(address)) => local_url(address),
+        _ => format!("http://{}", config.bind),
+    };
+    crate::bootstrap::ensure_first_run_credentials(
+        &pool,
+        config.database_url(),
+        &url,
+        &master_keys,
+    )?;
     crate::secrets::warn_about_foreign_keys(&pool, &master_keys);
     let limits = config.limits();
-    log::info!(
-        "rate limits per access key and instance: {:?}",
-        limits.rate_limits
-    );
     let rate_limits = limits.rate_limits.clone();
     let request_timeout = limits.request_timeout;
     let state = AppState {
@@ -256,17 +374,17 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         None => MetricsRoute::Served,
     };
     let main_state = state.clone();
-    let server = HttpServer::new(move || {
+    let mut server = HttpServer::new(move || {
         App::new()
-            .wrap(Logger::new(
-                r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#,
-            ))
+            .wrap(from_fn(access_log))
             .configure(|cfg| configure_routes(cfg, main_state.clone(), metrics_route))
     })
     .client_request_timeout(request_timeout)
     .client_disconnect_timeout(request_timeout)
-    .shutdown_timeout(config.shutdown_timeout_seconds)
-    .bind(&config.bind)?;
+    .shutdown_timeout(config.shutdown_timeout_seconds);
+    for listener in listeners {
+        server = server.listen(listener)?;
+    }
     for address in server.addrs() {
         log::info!("listening on http://{address}");
     }

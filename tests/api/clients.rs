@@ -178,6 +178,27 @@ fn the_client_example_walks_the_whole_story_and_ends_in_a_soft_delete() {
 }
 
 #[test]
+fn the_client_example_beside_the_first_run_file_finds_the_service_and_the_key_there() {
+    let live = Live::start();
+
+    let output = Command::new(example("client"))
+        .env_remove("USERGROUPS_URL")
+        .env_remove("USERGROUPS_ACCESS_KEY_ID")
+        .env_remove("USERGROUPS_SECRET_ACCESS_KEY")
+        .current_dir(&live.dir.0)
+        .output()
+        .expect("the example runs");
+
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stdout(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout(&output).contains("OK: the whole story went as expected"));
+}
+
+#[test]
 fn the_client_example_exits_non_zero_when_an_answer_is_not_the_expected_one() {
     let live = Live::start();
 

@@ -14,6 +14,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("bootstrap", 8),
     ("config", 7),
     ("openapi", 7),
+    ("docs", 7),
     ("routes", 6),
     ("state", 5),
     ("auth", 4),

@@ -90,11 +90,11 @@ impl Server {
         });
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let address = log
-                .lock()
-                .unwrap()
-                .iter()
-                .find_map(|line| line.split("listening on http://").nth(1).map(str::to_owned));
+            let address = log.lock().unwrap().iter().find_map(|line| {
+                // The address ends the text line, or a string of the JSON one.
+                let rest = line.split("listening on http://").nth(1)?;
+                Some(rest.split(['"', ' ']).next().unwrap_or(rest).to_owned())
+            });
             if let Some(address) = address {
                 return Server {
                     child,

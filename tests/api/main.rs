@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod api_browser;
 mod auth;
 mod binary;
 mod clients;
@@ -17,6 +18,7 @@ mod layers;
 mod live_server;
 mod metrics;
 mod openapi;
+mod operator;
 mod precedence;
 mod properties;
 mod proxy;
