@@ -401,7 +401,14 @@ pub(super) fn run(args: ImportArgs) -> Result<(), Box<dyn Error>> {
         };
         Ok::<_, ImportError>((groups, users))
     })?;
-    refresh_statistics(&mut conn)?;
+    // The rows are committed: a statistics refresh that fails (a lock or the statement timeout
+    // on a busy server) must not report the import as failed; autovacuum catches up later.
+    if let Err(e) = refresh_statistics(&mut conn) {
+        log::warn!(
+            "the import is committed, but refreshing the planner's statistics failed ({e}); \
+             run `ANALYZE user_groups, users` if searches are slow until autovacuum does"
+        );
+    }
     print_json(&json!({
         "organizationId": organization_id,
         "groups": groups,
