@@ -45,6 +45,9 @@ pub enum AuthFailure {
     SignatureMismatch,
     /// This exact unsafe request was already accepted.
     ReplayedRequest,
+    /// An `Authorization: Bearer` token that is unknown, expired, or of a revoked key (the three
+    /// are one answer).
+    InvalidToken,
 }
 
 impl AuthFailure {
@@ -61,6 +64,7 @@ impl AuthFailure {
             AuthFailure::RevokedAccessKey => "revoked_access_key",
             AuthFailure::SignatureMismatch => "signature_mismatch",
             AuthFailure::ReplayedRequest => "replayed_request",
+            AuthFailure::InvalidToken => "invalid_token",
         }
     }
 }

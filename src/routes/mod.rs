@@ -8,6 +8,7 @@ pub mod groups;
 pub mod health;
 pub mod input;
 pub mod metrics;
+pub mod nscale;
 pub mod users;
 
 use actix_web::http::StatusCode;

@@ -17,6 +17,7 @@ mod isolation;
 mod layers;
 mod live_server;
 mod metrics;
+mod nscale;
 mod openapi;
 mod operator;
 mod precedence;

@@ -1,0 +1,1 @@
+//! Bearer tokens on the dialect's routes and on the Onlive routes.

@@ -1,0 +1,1 @@
+//! The dialect's error body on every error path.

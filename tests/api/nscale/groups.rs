@@ -1,0 +1,1 @@
+//! The five group routes, row by row of the contract's tables.

@@ -1,0 +1,1 @@
+//! The token endpoint: client credentials, expiry, revocation, rate limits.
