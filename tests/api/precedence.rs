@@ -11,6 +11,8 @@ use actix_web::test::TestRequest;
 use serde_json::json;
 
 use usergroups::auth::signer::Credentials;
+use usergroups::ids::AccessKeyId;
+use usergroups::models::AccessKey;
 use usergroups::rate_limit::RateLimits;
 use usergroups::Limits;
 
@@ -337,6 +339,48 @@ async fn a_key_over_its_rate_limit_is_429_before_its_route_permission_content_ty
         assert_eq!(second.status.as_u16(), 429, "{why}: {}", second.body);
         second.assert_error(429);
         assert!(second.headers.get("allow").is_none(), "{why}");
+    }
+}
+
+#[actix_web::test]
+async fn a_replayed_write_from_a_key_over_its_rate_limit_is_401_replayed_request_not_429() {
+    let app = app_with_one_read_and_one_write_a_minute().await;
+    let write = app.write("DELETE", &format!("{GROUPS}/{}", unknown_id()));
+    let first = write.send_copy().await;
+
+    let replay = write.send_copy().await;
+
+    first.assert_error(404);
+    assert_eq!(first.headers.get("x-ratelimit-remaining").unwrap(), "0");
+    replay.assert_error(401);
+    assert_eq!(replay.reason(), "replayed_request", "{}", replay.body);
+}
+
+// --- 401 for a revoked key beats 404/405 for the route --------------------------------------
+
+#[actix_web::test]
+async fn a_write_by_a_key_revoked_a_moment_ago_to_an_unknown_route_or_method_is_401_not_404_or_405()
+{
+    let app = spawn_app().await;
+    // A read puts the key in the instance's cache: the signature check then trusts it for up
+    // to a second, and only the write's own record of its signature sees the revocation.
+    assert_eq!(app.get(GROUPS).await.status.as_u16(), 200);
+    AccessKey::revoke(
+        &mut app.connection(),
+        &AccessKeyId::from(app.credentials.access_key_id.as_str()),
+    )
+    .expect("revoke")
+    .expect("the key exists");
+    let cases = [
+        ("an unknown route", "POST", "/api/v1/nothing-here"),
+        ("a method the route does not have", "PUT", GROUPS),
+    ];
+
+    for (why, method, target) in cases {
+        let response = app.write(method, target).json(&json!({})).send().await;
+
+        response.assert_error(401);
+        assert_eq!(response.reason(), "revoked_access_key", "{why}");
     }
 }
 
