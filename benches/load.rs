@@ -65,7 +65,8 @@ use usergroups::db::schema::{user_groups, users};
 use usergroups::db::{self, DatabaseUrl, DbConnection, DbPool, PoolOptions};
 use usergroups::domain::group::lock_live;
 use usergroups::domain::{DomainError, Group, NewGroup, Resource, RowLock};
-use usergroups::ids::{GroupId, OrganizationId};
+use usergroups::ids::{AccessKeyId, GroupId, OrganizationId};
+use usergroups::models::used_signature::FirstUse;
 use usergroups::models::{AccessKey, Organization, UsedSignature};
 use usergroups::secrets::{Keyring, MasterKey};
 
@@ -623,14 +624,16 @@ fn unique_signature() -> String {
 /// changes, this body changes with it, and the steps stay these.
 fn data_layer_delete_ceiling(
     conn: &mut DbConnection,
+    access_key_id: &AccessKeyId,
     organization_id: &OrganizationId,
     id: &GroupId,
 ) -> Result<(), DomainError> {
     db::write_transaction(conn, |conn| {
+        // The server's own statement: the insert that also checks the key is not revoked.
         let used = UsedSignature::for_signature(unique_signature(), Utc::now());
-        if !used.record_first_use(conn)? {
+        if used.record_for_live_key(conn, access_key_id)? != FirstUse::Recorded {
             return Err(DomainError::Internal(
-                "a fresh signature was replayed".into(),
+                "a fresh signature was refused".into(),
             ));
         }
         lock_live(conn, organization_id, id, RowLock::Exclusive)?
@@ -1305,6 +1308,8 @@ fn main() {
                             let pool = ceiling_pool.clone();
                             let ids = Arc::clone(&ceiling_deletes);
                             let organization_id = organization_id.clone();
+                            let access_key_id =
+                                AccessKeyId::from(credentials.access_key_id.as_str());
                             move || {
                                 let Some(id) = ids.take() else {
                                     return Step::Exhausted;
@@ -1312,8 +1317,13 @@ fn main() {
                                 let started = Instant::now();
                                 let done =
                                     pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-                                        data_layer_delete_ceiling(&mut conn, &organization_id, id)
-                                            .map_err(|e| e.to_string())
+                                        data_layer_delete_ceiling(
+                                            &mut conn,
+                                            &access_key_id,
+                                            &organization_id,
+                                            id,
+                                        )
+                                        .map_err(|e| e.to_string())
                                     });
                                 match done {
                                     Ok(()) => Step::Ok(started.elapsed()),
