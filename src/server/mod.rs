@@ -385,7 +385,13 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     for listener in listeners {
         server = server.listen(listener)?;
     }
-    for address in server.addrs() {
+    let addresses = server.addrs();
+    let running = actix_web::rt::spawn(server.run());
+    // actix installs its signal handlers when the server's future first runs: let it run before
+    // saying where it listens, so whoever waits for that line may stop it with SIGTERM at once
+    // (before, a SIGTERM in that window met the default action and killed the process).
+    actix_web::rt::task::yield_now().await;
+    for address in addresses {
         log::info!("listening on http://{address}");
     }
     let metrics_server = match config.metrics_bind {
@@ -397,7 +403,9 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     };
     actix_web::rt::spawn(prune_used_signatures(pool));
     actix_web::rt::spawn(forget_full_buckets(rate_limits));
-    server.run().await?;
+    running
+        .await
+        .map_err(|e| format!("the HTTP server stopped abnormally: {e}"))??;
     if let Some(metrics_server) = metrics_server {
         // It stops on the same signal by itself; this covers a main server that ended otherwise.
         metrics_server.stop(false).await;
