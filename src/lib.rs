@@ -17,7 +17,8 @@
 //!    `domain`, the core: groups and users, their rules, `DomainError`. Neither speaks HTTP.
 //! 8. `secrets`: sealing access-key secrets under the master key.
 //! 9. `db`: connections, pool, migrations, transactions, `StoreError`; and the leaves every
-//!    layer may use: `api` (the JSON shapes), `role`, `credentials`, `limits`, `ids` (one
+//!    layer may use: `api` (the JSON shapes of both dialects), `role`, `group_roles` (the
+//!    built-in roles a group grants), `credentials`, `limits`, `ids` (one
 //!    type per kind of id, so two ids cannot be swapped in a call), and `metrics` (the
 //!    Prometheus registry and the functions that record into it).
 //!
@@ -47,6 +48,7 @@ pub mod db;
 pub mod docs;
 #[cfg(feature = "server")]
 pub mod domain;
+pub mod group_roles;
 #[cfg(feature = "server")]
 pub mod ids;
 pub mod limits;
