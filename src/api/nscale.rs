@@ -38,14 +38,10 @@ pub struct GroupWriteMetadata {
     /// Required; a Kubernetes label value (`^[0-9A-Za-z](?:[0-9A-Za-z-_.]{0,61}[0-9A-Za-z])?$`),
     /// the group's `name` in the Onlive dialect too, so unique among the organization's live
     /// groups across both dialects (409).
-    #[cfg_attr(
-        feature = "server",
-        schema(
-            min_length = 1,
-            max_length = 63,
-            pattern = "^[0-9A-Za-z](?:[0-9A-Za-z-_.]{0,61}[0-9A-Za-z])?$"
-        )
-    )]
+    // The pattern is in the description, not a `pattern` keyword: the rule is checked by hand
+    // (`routes::nscale::groups::is_label_value`), and a regex dialect would be one more thing
+    // for client generators to disagree on.
+    #[cfg_attr(feature = "server", schema(min_length = 1, max_length = 63))]
     pub name: String,
     /// Up to 2,000 characters; left out when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]

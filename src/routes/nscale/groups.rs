@@ -378,7 +378,13 @@ pub fn group_read(group: Group, members: Vec<UserId>) -> Result<GroupRead, ApiEr
     params(("organizationID" = String, Path, format = "uuid",
         description = "The caller's organization; any other (or no UUID) is a 403.")),
     responses(
-        (status = 200, description = "Every live group.", body = Vec<GroupRead>),
+        (status = 200, description = "Every live group.", body = Vec<GroupRead>,
+            example = json!([{"metadata": {"id": "019388a0-0000-7000-8000-000000000001",
+                "name": "The-A-Team", "organizationId": "123e4567-e89b-12d3-a456-426614174000",
+                "creationTime": "2025-05-22T10:30:00Z", "createdBy": "AKIAIOSFODNN7EXAMPLE",
+                "provisioningStatus": "provisioned", "healthStatus": "healthy"},
+                "spec": {"roleIDs": [], "serviceAccountIDs": [],
+                    "userIDs": ["019388a0-0000-7000-8000-0000000000a1"]}}])),
         (status = 400, description = "More live groups than one answer lists.",
             body = NscaleErrorBody),
         (status = 403, description = "Another organization, or the key lacks \

@@ -47,7 +47,12 @@ pub fn role_reads() -> Result<Vec<RoleRead>, ApiError> {
     params(("organizationID" = String, Path, format = "uuid",
         description = "The caller's organization; any other (or no UUID) is a 403.")),
     responses(
-        (status = 200, description = "The built-in roles.", body = Vec<RoleRead>),
+        (status = 200, description = "The built-in roles.", body = Vec<RoleRead>,
+            example = json!([{"metadata": {"id": "1f3a0c6e-8b52-4f0d-9a3e-6c1d2b7e4a03",
+                "name": "reader",
+                "description": "Reads the organization's resources and changes nothing.",
+                "creationTime": "2026-12-03T00:00:00Z", "provisioningStatus": "provisioned",
+                "healthStatus": "healthy"}}])),
         (status = 403, description = "Another organization, or the key lacks \
             `user-groups:read`.", body = NscaleErrorBody),
     ),

@@ -172,3 +172,36 @@ async fn a_successful_answer_is_not_rewritten() {
     assert_eq!(response.body, json!([]));
     assert!(response.headers.get("cache-control").is_none());
 }
+
+#[actix_web::test]
+async fn the_document_gives_every_nscale_operation_the_shared_answers_in_the_nscale_body() {
+    let text = usergroups::openapi::document_json().expect("the document serializes");
+    let document: serde_json::Value = serde_json::from_str(text).unwrap();
+    let mut checked = 0;
+
+    for (path, item) in document["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/organizations/") {
+            continue;
+        }
+        for (method, operation) in item.as_object().unwrap() {
+            for (status, name) in [
+                ("401", "NscaleUnauthorized"),
+                ("429", "NscaleTooManyRequests"),
+            ] {
+                assert_eq!(
+                    operation["responses"][status]["$ref"],
+                    format!("#/components/responses/{name}"),
+                    "{method} {path} {status}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    let unauthorized = &document["components"]["responses"]["NscaleUnauthorized"];
+    assert_eq!(
+        unauthorized["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/NscaleErrorBody"
+    );
+    assert!(document["components"]["securitySchemes"]["oauth2"].is_object());
+    assert_eq!(checked, 6);
+}
