@@ -9,7 +9,9 @@
 //!    authentication middleware), `run`; `bootstrap` (the first start) and `config` below it.
 //! 3. `openapi`: the document of the routes below it; `docs`, the API browser over it.
 //! 4. `routes`: the Onlive dialect: input parsing, the handlers, `Caller`, and `ApiError`, the
-//!    contract's answer to every domain, store and authentication error; `health`.
+//!    contract's answer to every domain, store and authentication error; `health`; and
+//!    `routes::nscale`, the second dialect over the same domain, which maps shapes and errors
+//!    only (its error middleware rewords every `ApiError` under `/api/v1/organizations`).
 //! 5. `state`: what every request reaches (pool, master keys, limits); `rate_limit`.
 //! 6. `auth`: the ONLIVESITE scheme: parsing, canonical request, signer, and `verify`, which
 //!    yields a `Principal` or an `AuthError`.
