@@ -189,6 +189,7 @@ fn create_groups(
                                 description: Some("created by benches/load.rs".to_owned()),
                                 external_id: None,
                                 extra_fields: r#"{"bench":true}"#.to_owned(),
+                                ..NewGroup::default()
                             }
                             .insert(&mut conn, organization_id)
                             .expect("create a group")

@@ -9,7 +9,9 @@
 //!    authentication middleware), `run`; `bootstrap` (the first start) and `config` below it.
 //! 3. `openapi`: the document of the routes below it; `docs`, the API browser over it.
 //! 4. `routes`: the Onlive dialect: input parsing, the handlers, `Caller`, and `ApiError`, the
-//!    contract's answer to every domain, store and authentication error; `health`.
+//!    contract's answer to every domain, store and authentication error; `health`; and
+//!    `routes::nscale`, the second dialect over the same domain, which maps shapes and errors
+//!    only (its error middleware rewords every `ApiError` under `/api/v1/organizations`).
 //! 5. `state`: what every request reaches (pool, master keys, limits); `rate_limit`.
 //! 6. `auth`: the ONLIVESITE scheme: parsing, canonical request, signer, and `verify`, which
 //!    yields a `Principal` or an `AuthError`.
@@ -17,7 +19,8 @@
 //!    `domain`, the core: groups and users, their rules, `DomainError`. Neither speaks HTTP.
 //! 8. `secrets`: sealing access-key secrets under the master key.
 //! 9. `db`: connections, pool, migrations, transactions, `StoreError`; and the leaves every
-//!    layer may use: `api` (the JSON shapes), `role`, `credentials`, `limits`, `ids` (one
+//!    layer may use: `api` (the JSON shapes of both dialects), `role`, `group_roles` (the
+//!    built-in roles a group grants), `credentials`, `limits`, `ids` (one
 //!    type per kind of id, so two ids cannot be swapped in a call), and `metrics` (the
 //!    Prometheus registry and the functions that record into it).
 //!
@@ -47,6 +50,7 @@ pub mod db;
 pub mod docs;
 #[cfg(feature = "server")]
 pub mod domain;
+pub mod group_roles;
 #[cfg(feature = "server")]
 pub mod ids;
 pub mod limits;

@@ -43,3 +43,27 @@ pub const FIELD_ERRORS_SHOWN: usize = 50;
 pub const FIELD_NAME_SHOWN: usize = 64;
 /// How many characters of a message a listed error carries (longer ones end in `…`).
 pub const FIELD_MESSAGE_SHOWN: usize = 160;
+/// A group name written through the nscale dialect: a Kubernetes label value (the contract).
+pub const LABEL_VALUE_MAX: usize = 63;
+/// How many `metadata.tags` a group may carry. Tags are stored in one column and shown on every
+/// read of the group, so without a bound one write could make every later list answer large.
+pub const GROUP_TAGS_MAX: usize = 64;
+/// A tag's `name` and `value`, each, in Unicode characters.
+pub const GROUP_TAG_TEXT_MAX: usize = 255;
+/// How many `spec.roleIDs` a group may list. There are three built-in roles; the bound leaves
+/// room for the catalogue to grow while refusing a list that could only be repeats.
+pub const GROUP_ROLE_IDS_MAX: usize = 16;
+/// How many `spec.serviceAccountIDs` a group may list: each is looked up among the
+/// organization's access keys in the write's transaction.
+pub const GROUP_SERVICE_ACCOUNT_IDS_MAX: usize = 100;
+/// How many `spec.userIDs` one write may set. Each listed user is checked and joined in the
+/// write's one transaction, which holds the group's lock; the bound keeps that transaction (and
+/// the lock) short. A larger group is built through several writes of the Onlive users routes.
+pub const GROUP_MEMBERS_SET_MAX: usize = 1_000;
+/// Any id in a `spec` list, in characters: longer text can be no id of this service (access
+/// key ids and UUIDs are shorter), so it is refused before it reaches a query.
+pub const LISTED_ID_MAX: usize = 64;
+/// The most live groups the nscale list (`GET /api/v1/organizations/{organizationID}/groups`,
+/// unpaged, as nscale's) answers with. An organization with more is answered 400, pointing at the
+/// paged Onlive list, rather than with an answer whose size and cost grow without bound.
+pub const NSCALE_GROUP_LIST_MAX: usize = 1_000;

@@ -20,11 +20,16 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, ToResponse};
 
+use crate::api::nscale::{
+    GroupRead, GroupReadMetadata, GroupReadSpec, GroupWrite, GroupWriteMetadata, GroupWriteSpec,
+    HealthStatus, ProvisioningStatus, RoleRead, RoleReadMetadata, Tag,
+};
 use crate::api::{
     CreateGroup, CreateUser, ErrorBody, FieldError, Group, Page, UpdateGroup, UpdateUser, User,
 };
+use crate::routes::nscale::error::{NscaleErrorBody, PREFIX as NSCALE_PREFIX};
 use crate::routes::ApiError;
-use crate::routes::{groups, health, metrics, users, JSON_UTF8};
+use crate::routes::{groups, health, metrics, nscale, users, JSON_UTF8};
 
 /// The name of the security scheme every `/api/v1` operation requires.
 pub const SECURITY_SCHEME: &str = "onlivesite";
@@ -98,6 +103,12 @@ longer than the request timeout (10 seconds by default) is answered 408.";
         health::readyz,
         metrics::get_metrics,
         get_openapi,
+        nscale::groups::list_groups,
+        nscale::groups::create_group,
+        nscale::groups::get_group,
+        nscale::groups::update_group,
+        nscale::groups::delete_group,
+        nscale::roles::list_roles,
     ),
     components(
         schemas(
@@ -113,6 +124,18 @@ longer than the request timeout (10 seconds by default) is answered 408.";
             FieldError,
             crate::role::Role,
             health::Status,
+            GroupWrite,
+            GroupWriteMetadata,
+            GroupWriteSpec,
+            GroupRead,
+            GroupReadMetadata,
+            GroupReadSpec,
+            Tag,
+            ProvisioningStatus,
+            HealthStatus,
+            RoleRead,
+            RoleReadMetadata,
+            NscaleErrorBody,
         ),
         responses(
             Unauthorized,
@@ -122,14 +145,24 @@ longer than the request timeout (10 seconds by default) is answered 408.";
             RequestTimeout,
             InternalError,
             Unavailable,
+            NscaleUnauthorized,
+            NscalePayloadTooLarge,
+            NscaleUnsupportedMediaType,
+            NscaleTooManyRequests,
+            NscaleRequestTimeout,
+            NscaleInternalError,
+            NscaleUnavailable,
         ),
     ),
-    modifiers(&Signing, &SignedAnswers, &RequestIdHeader),
+    modifiers(&Signing, &SignedAnswers, &RequestIdHeader, &BearerPlaceholder),
     tags(
         (name = "user-groups",
             description = "User groups: create, list, read, partially update and soft-delete."),
         (name = "users", description = "Users and their membership of one group (`userGroupId`)."),
         (name = "service", description = "Unsigned probes and this document."),
+        (name = "nscale", description = "The nscale Identity dialect of the same groups: \
+            `/api/v1/organizations/{organizationID}/groups` and the built-in roles, with \
+            `{\"error\", \"error_description\"}` error bodies."),
     ),
 )]
 pub struct ApiDoc;
@@ -182,6 +215,34 @@ impl Modify for Signing {
     }
 }
 
+/// The name of the OAuth2 bearer scheme the nscale operations accept beside `onlivesite`.
+pub const BEARER_SCHEME: &str = "oauth2";
+
+/// Declares the `oauth2` scheme the nscale operations name, unless the token endpoint's own
+/// declaration is there already (it runs before this, and wins): a security requirement must
+/// name a declared scheme for the document to be valid.
+struct BearerPlaceholder;
+
+impl Modify for BearerPlaceholder {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        if !components.security_schemes.contains_key(BEARER_SCHEME) {
+            components.add_security_scheme(
+                BEARER_SCHEME,
+                SecurityScheme::Http(
+                    utoipa::openapi::security::HttpBuilder::new()
+                        .scheme(utoipa::openapi::security::HttpAuthScheme::Bearer)
+                        .description(Some(
+                            "`Authorization: Bearer <access_token>`, a token of the OAuth2 \
+                             client-credentials flow.",
+                        ))
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
 /// What operations share beyond their own `#[utoipa::path]`, which lists only the answers of
 /// the handler itself: every operation under `/api/v1/` can be answered 401, 408 (a stalled
 /// body: the authentication middleware reads every body), 413, 429, 500 and 503, and 415 when
@@ -197,7 +258,21 @@ fn is_signed(path: &str) -> bool {
 /// The shared answers of the operation at `path` (status, component name), per
 /// [`SignedAnswers`].
 fn shared_answers(path: &str, takes_body: bool) -> Vec<(&'static str, &'static str)> {
-    if is_signed(path) {
+    if path.starts_with(NSCALE_PREFIX) {
+        // The same answers in the nscale dialect's body (`routes::nscale::error`).
+        let mut answers = vec![
+            ("401", "NscaleUnauthorized"),
+            ("408", "NscaleRequestTimeout"),
+            ("413", "NscalePayloadTooLarge"),
+            ("429", "NscaleTooManyRequests"),
+            ("500", "NscaleInternalError"),
+            ("503", "NscaleUnavailable"),
+        ];
+        if takes_body {
+            answers.push(("415", "NscaleUnsupportedMediaType"));
+        }
+        answers
+    } else if is_signed(path) {
         let mut answers = vec![
             ("401", "Unauthorized"),
             ("408", "RequestTimeout"),
@@ -349,8 +424,18 @@ fn error_response(
     example: serde_json::Value,
     headers: &[(&str, &str)],
 ) -> RefOr<Response> {
+    error_response_of("ErrorBody", description, example, headers)
+}
+
+/// [`error_response`] with the body schema `schema`.
+fn error_response_of(
+    schema: &str,
+    description: &str,
+    example: serde_json::Value,
+    headers: &[(&str, &str)],
+) -> RefOr<Response> {
     let content = ContentBuilder::new()
-        .schema(Some(Ref::from_schema_name("ErrorBody")))
+        .schema(Some(Ref::from_schema_name(schema)))
         .example(Some(example))
         .build();
     let mut response = ResponseBuilder::new()
@@ -502,3 +587,74 @@ impl<'r> ToResponse<'r> for Unavailable {
         )
     }
 }
+
+/// Declares one shared answer of the nscale operations: `NscaleErrorBody`, `Cache-Control:
+/// no-cache`, and the headers given.
+macro_rules! nscale_answer {
+    ($(#[$meta:meta])* $name:ident, $status:literal, $code:literal, $text:literal,
+     $description:literal $(, ($header:literal, $header_text:literal))*) => {
+        $(#[$meta])*
+        pub struct $name;
+
+        impl<'r> ToResponse<'r> for $name {
+            fn response() -> (&'r str, RefOr<Response>) {
+                (
+                    stringify!($name),
+                    error_response_of(
+                        "NscaleErrorBody",
+                        $description,
+                        json!({"error": $code, "error_description": $text}),
+                        &[
+                            ("Cache-Control", "`no-cache`."),
+                            $(($header, $header_text),)*
+                        ],
+                    ),
+                )
+            }
+        }
+    };
+}
+
+nscale_answer!(
+    /// 401 of the nscale operations.
+    NscaleUnauthorized, 401, "access_denied", "authorization header missing",
+    "No usable credentials: no `Authorization` (\"authorization header missing\"), a malformed \
+     one, or a refused token or signature (\"token validation failed\").",
+    ("WWW-Authenticate", "`Bearer`, with `error=\"invalid_request\"` or \
+      `error=\"invalid_token\"` where that applies.")
+);
+nscale_answer!(
+    /// 408 of the nscale operations.
+    NscaleRequestTimeout, 408, "invalid_request", "request body was not received in time",
+    "The request's body did not arrive within the request timeout (10 seconds by default).",
+    ("Connection", "`close`.")
+);
+nscale_answer!(
+    /// 413 of the nscale operations.
+    NscalePayloadTooLarge, 413, "request_entity_too_large",
+    "request body is over the limit of 1048576 bytes",
+    "The request body is over the limit (1 MiB by default)."
+);
+nscale_answer!(
+    /// 415 of the nscale operations.
+    NscaleUnsupportedMediaType, 415, "unsupported_media_type",
+    "content type must be application/json",
+    "The body is not declared as JSON (`application/json` or `application/*+json`)."
+);
+nscale_answer!(
+    /// 429 of the nscale operations.
+    NscaleTooManyRequests, 429, "rate_limited", "too many requests",
+    "Over the access key's rate limit, as on the Onlive routes.",
+    ("Retry-After", "Whole seconds (at least 1) until the key's next request of this kind.")
+);
+nscale_answer!(
+    /// 500 of the nscale operations.
+    NscaleInternalError, 500, "server_error", "internal server error",
+    "Something unexpected failed; the cause is logged with the request's `x-request-id`."
+);
+nscale_answer!(
+    /// 503 of the nscale operations.
+    NscaleUnavailable, 503, "temporarily_unavailable", "service temporarily unavailable",
+    "The database is unreachable, locked or overloaded; the request may be retried.",
+    ("Retry-After", "Seconds to wait before trying again (1).")
+);

@@ -33,6 +33,12 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        tags -> Nullable<Text>,
+        role_ids -> Text,
+        service_account_ids -> Text,
+        created_by -> Nullable<Text>,
+        modified_at -> Nullable<Timestamp>,
+        modified_by -> Nullable<Text>,
     }
 }
 

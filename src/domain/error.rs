@@ -26,10 +26,17 @@ pub enum UniqueField {
 }
 
 /// A field of a change that the state of the data makes invalid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InvalidField {
     /// The group a user is to join is not a live group of the organization.
     GroupToJoin,
+    /// A role id that names no built-in role.
+    UnknownRole(String),
+    /// An access key id that is no live key of the organization (unknown, another
+    /// organization's, or revoked).
+    UnknownServiceAccount(String),
+    /// A user id that is no live user of the organization.
+    UnknownUser(String),
 }
 
 /// A change to an admin that the last-admin rule governs.
@@ -60,6 +67,18 @@ pub enum DomainError {
     /// A live record of the organization already holds this unique value.
     #[error("{0:?} is taken")]
     Taken(UniqueField),
+    /// A user to put into a group is a live member of another group: a user is in at most one.
+    #[error("user {user_id} is a member of another group")]
+    MemberOfAnotherGroup {
+        /// The first such user, by id.
+        user_id: crate::ids::UserId,
+    },
+    /// An unpaged list would hold more than `max` records.
+    #[error("more than {max} records to list")]
+    TooManyToList {
+        /// The most an unpaged list holds.
+        max: usize,
+    },
     /// Fields of the change refer to something that is not there.
     #[error("invalid input: {0:?}")]
     InvalidInput(Vec<InvalidField>),

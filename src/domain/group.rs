@@ -7,13 +7,17 @@ use diesel::prelude::*;
 use diesel::dsl::sql;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
+use std::collections::{HashMap, HashSet};
+
 use super::{
     checked_offset, contains_pattern, counts, fold_case, must_count_first, next_position,
-    search_uses_index, total_from_last_page, trigram_phrase, DomainError, GroupId, ListPage,
-    OrganizationId, PageRequest, Position, Resource, RowLock, Start,
+    search_uses_index, total_from_last_page, trigram_phrase, DomainError, GroupId, InvalidField,
+    ListPage, OrganizationId, PageRequest, Position, Resource, RowLock, Start, UserId,
 };
-use crate::db::schema::{user_groups, users};
+use crate::db::schema::{access_keys, user_groups, users};
 use crate::db::{self, DbConnection};
+use crate::group_roles;
+use crate::ids::AccessKeyId;
 
 /// A group row, as the API shows it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -37,10 +41,48 @@ pub struct Group {
     pub updated_at: NaiveDateTime,
     /// Set once, by the soft delete.
     pub deleted_at: Option<NaiveDateTime>,
+    /// A JSON array of `{name, value}` objects (the nscale dialect's tags), as the dialect wrote
+    /// it; `None` when unset.
+    pub tags: Option<String>,
+    /// A JSON array of built-in role ids ([`crate::group_roles`]); `[]` by default.
+    pub role_ids: String,
+    /// A JSON array of the organization's access key ids; `[]` by default.
+    pub service_account_ids: String,
+    /// The access key that created the group; `None` for a group made without one (before the
+    /// column existed, or by the import).
+    pub created_by: Option<String>,
+    /// Time of the last change after creation (an update or the delete); `None` until then.
+    pub modified_at: Option<NaiveDateTime>,
+    /// The access key of that change.
+    pub modified_by: Option<String>,
+}
+
+impl Group {
+    /// `role_ids` as a list.
+    pub fn role_id_list(&self) -> Result<Vec<String>, DomainError> {
+        id_list(&self.role_ids, "role_ids", &self.id)
+    }
+
+    /// `service_account_ids` as a list.
+    pub fn service_account_id_list(&self) -> Result<Vec<String>, DomainError> {
+        id_list(&self.service_account_ids, "service_account_ids", &self.id)
+    }
+}
+
+/// A stored JSON array of ids; a column that is not one is a bug, reported as internal.
+fn id_list(text: &str, column: &str, id: &GroupId) -> Result<Vec<String>, DomainError> {
+    serde_json::from_str(text)
+        .map_err(|e| DomainError::Internal(format!("stored {column} of {id} is not a list: {e}")))
+}
+
+/// A list of ids as its stored JSON text.
+fn id_text(ids: &[String]) -> String {
+    // A list of strings always serializes; the fallback is never taken.
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// The fields a client sets when creating a group, already validated.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewGroup {
     /// Trimmed name.
     pub name: String,
@@ -50,6 +92,37 @@ pub struct NewGroup {
     pub external_id: Option<String>,
     /// Compact JSON object text.
     pub extra_fields: String,
+    /// Optional tags, as the JSON text of the dialect that shows them.
+    pub tags: Option<String>,
+    /// Built-in role ids, checked by [`NewGroup::insert`] against [`crate::group_roles`].
+    pub role_ids: Vec<String>,
+    /// Access key ids, checked by [`NewGroup::insert`] against the organization's live keys.
+    pub service_account_ids: Vec<String>,
+    /// The access key creating the group, if any.
+    pub created_by: Option<String>,
+}
+
+impl NewGroup {
+    /// The row this creates, with a new id, at `now`.
+    fn row(&self, organization_id: &OrganizationId, now: NaiveDateTime) -> Group {
+        Group {
+            id: GroupId::new(),
+            organization_id: organization_id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            external_id: self.external_id.clone(),
+            extra_fields: self.extra_fields.clone(),
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            tags: self.tags.clone(),
+            role_ids: id_text(&self.role_ids),
+            service_account_ids: id_text(&self.service_account_ids),
+            created_by: self.created_by.clone(),
+            modified_at: None,
+            modified_by: None,
+        }
+    }
 }
 
 /// A partial update: `None` leaves a field as it is; `Some(None)` clears a nullable one.
@@ -63,6 +136,14 @@ pub struct GroupChanges {
     pub external_id: Option<Option<String>>,
     /// Replacement `extraFields` (compact JSON object text).
     pub extra_fields: Option<String>,
+    /// Replacement tags (JSON text), or `Some(None)` to clear them.
+    pub tags: Option<Option<String>>,
+    /// Replacement role ids, checked as on create.
+    pub role_ids: Option<Vec<String>>,
+    /// Replacement access key ids, checked as on create.
+    pub service_account_ids: Option<Vec<String>>,
+    /// The members the group is to have, exactly: see [`set_members`]. `None` leaves them.
+    pub members: Option<Vec<UserId>>,
 }
 
 /// The row as written: the editable columns plus the case-folded copies search uses.
@@ -80,6 +161,12 @@ struct GroupRow<'a> {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     deleted_at: Option<NaiveDateTime>,
+    tags: Option<&'a str>,
+    role_ids: &'a str,
+    service_account_ids: &'a str,
+    created_by: Option<&'a str>,
+    modified_at: Option<NaiveDateTime>,
+    modified_by: Option<&'a str>,
 }
 
 impl<'a> From<&'a Group> for GroupRow<'a> {
@@ -96,6 +183,12 @@ impl<'a> From<&'a Group> for GroupRow<'a> {
             created_at: group.created_at,
             updated_at: group.updated_at,
             deleted_at: group.deleted_at,
+            tags: group.tags.as_deref(),
+            role_ids: &group.role_ids,
+            service_account_ids: &group.service_account_ids,
+            created_by: group.created_by.as_deref(),
+            modified_at: group.modified_at,
+            modified_by: group.modified_by.as_deref(),
         }
     }
 }
@@ -109,30 +202,39 @@ pub fn visible_to<'a>(organization_id: &'a OrganizationId) -> _ {
 }
 
 impl NewGroup {
-    /// Inserts the group for `organization_id`; a taken name or externalId is a 409.
+    /// Inserts the group for `organization_id`; a taken name or externalId is a 409, a role
+    /// or access key id that is not there a [`DomainError::InvalidInput`] naming it.
     pub fn insert(
         &self,
         conn: &mut DbConnection,
         organization_id: &OrganizationId,
     ) -> Result<Group, DomainError> {
+        self.insert_with_members(conn, organization_id, None)
+            .map(|(group, _)| group)
+    }
+
+    /// [`NewGroup::insert`], and then, when `members` is given, [`set_members`] on the new
+    /// group: one transaction (a savepoint inside the caller's), so a refused member leaves no
+    /// group behind. Returns the group and its members, sorted by id.
+    pub fn insert_with_members(
+        &self,
+        conn: &mut DbConnection,
+        organization_id: &OrganizationId,
+        members: Option<&[UserId]>,
+    ) -> Result<(Group, Vec<UserId>), DomainError> {
         db::write_transaction(conn, |conn| {
-            let now = db::now();
-            let group = Group {
-                id: GroupId::new(),
-                organization_id: organization_id.clone(),
-                name: self.name.clone(),
-                description: self.description.clone(),
-                external_id: self.external_id.clone(),
-                extra_fields: self.extra_fields.clone(),
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-            };
+            check_role_ids(&self.role_ids)?;
+            check_service_accounts(conn, organization_id, &self.service_account_ids)?;
+            let group = self.row(organization_id, db::now());
             diesel::insert_into(user_groups::table)
                 .values(GroupRow::from(&group))
                 .execute(conn)?;
             counts::adjust(conn, organization_id, Resource::Group, 1)?;
-            Ok(group)
+            let members = match members {
+                Some(members) => set_members(conn, organization_id, &group.id, members)?,
+                None => Vec::new(),
+            };
+            Ok((group, members))
         })
     }
 }
@@ -151,17 +253,7 @@ impl NewGroup {
         let now = db::now();
         let rows: Vec<Group> = groups
             .iter()
-            .map(|new| Group {
-                id: GroupId::new(),
-                organization_id: organization_id.clone(),
-                name: new.name.clone(),
-                description: new.description.clone(),
-                external_id: new.external_id.clone(),
-                extra_fields: new.extra_fields.clone(),
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-            })
+            .map(|new| new.row(organization_id, now))
             .collect();
         for chunk in rows.chunks(super::INSERT_CHUNK) {
             // Multi-row inserts are backend-specific in diesel (SQLite's has no DEFAULT), so
@@ -331,12 +423,15 @@ impl Group {
     }
 
     /// Applies a partial update to the organization's live group `id`, in one transaction under
-    /// the group's row lock (so it cannot revive a group deleted meanwhile).
+    /// the group's row lock (so it cannot revive a group deleted meanwhile), recording `by` and
+    /// the time as the group's last modification. New role and access key ids are checked as
+    /// on create; new members are set by [`set_members`] in the same transaction.
     pub fn update(
         conn: &mut DbConnection,
         organization_id: &OrganizationId,
         id: &GroupId,
         changes: &GroupChanges,
+        by: &AccessKeyId,
     ) -> Result<Group, DomainError> {
         db::write_transaction(conn, |conn| {
             let mut group = lock_live(conn, organization_id, id, RowLock::Exclusive)?
@@ -354,12 +449,54 @@ impl Group {
             if let Some(extra_fields) = changes.extra_fields {
                 group.extra_fields = extra_fields;
             }
-            group.updated_at = db::now();
+            if let Some(tags) = changes.tags {
+                group.tags = tags;
+            }
+            if let Some(role_ids) = changes.role_ids {
+                check_role_ids(&role_ids)?;
+                group.role_ids = id_text(&role_ids);
+            }
+            if let Some(service_account_ids) = changes.service_account_ids {
+                check_service_accounts(conn, organization_id, &service_account_ids)?;
+                group.service_account_ids = id_text(&service_account_ids);
+            }
+            let now = db::now();
+            group.updated_at = now;
+            group.modified_at = Some(now);
+            group.modified_by = Some(by.as_str().to_owned());
             diesel::update(user_groups::table.find(id))
                 .set(GroupRow::from(&group))
                 .execute(conn)?;
+            if let Some(members) = &changes.members {
+                set_members(conn, organization_id, id, members)?;
+            }
             Ok(group)
         })
+    }
+
+    /// The organization's live groups, every one, sorted by name (bytes) then id: the unpaged
+    /// list of the nscale dialect. More than `max` is [`DomainError::TooManyToList`], found by
+    /// reading at most `max + 1` rows, so the cost is bounded whatever the organization's size.
+    pub fn list_all(
+        conn: &mut DbConnection,
+        organization_id: &OrganizationId,
+        max: usize,
+    ) -> Result<Vec<Group>, DomainError> {
+        let bound = i64::try_from(max).unwrap_or(i64::MAX).saturating_add(1);
+        let mut groups: Vec<Group> = user_groups::table
+            .filter(visible_to(organization_id))
+            .select(Group::as_select())
+            .limit(bound)
+            .load(conn)?;
+        if groups.len() > max {
+            return Err(DomainError::TooManyToList { max });
+        }
+        // Sorted here, not by the database: PostgreSQL would order names by the column's
+        // collation, and the order promised is the bytes'.
+        groups.sort_unstable_by(|a, b| {
+            (a.name.as_bytes(), a.id.as_str()).cmp(&(b.name.as_bytes(), b.id.as_str()))
+        });
+        Ok(groups)
     }
 
     /// Soft-deletes the organization's live group `id`, refusing while it has active members.
@@ -367,10 +504,14 @@ impl Group {
     /// The count and the write happen under the group's exclusive row lock (PostgreSQL) or the
     /// database write lock (SQLite), and every write that puts a user into a group takes the
     /// group's shared lock first: so a delete and a join racing each other never both succeed.
+    ///
+    /// The delete is the group's last change: `by` and the time are recorded as its
+    /// modification.
     pub fn soft_delete(
         conn: &mut DbConnection,
         organization_id: &OrganizationId,
         id: &GroupId,
+        by: &AccessKeyId,
     ) -> Result<Group, DomainError> {
         db::write_transaction(conn, |conn| {
             let mut group = lock_live(conn, organization_id, id, RowLock::Exclusive)?
@@ -390,11 +531,15 @@ impl Group {
                 .set((
                     user_groups::updated_at.eq(now),
                     user_groups::deleted_at.eq(now),
+                    user_groups::modified_at.eq(now),
+                    user_groups::modified_by.eq(by.as_str()),
                 ))
                 .execute(conn)?;
             counts::adjust(conn, organization_id, Resource::Group, -1)?;
             group.updated_at = now;
             group.deleted_at = Some(now);
+            group.modified_at = Some(now);
+            group.modified_by = Some(by.as_str().to_owned());
             Ok(group)
         })
     }
@@ -431,4 +576,152 @@ pub fn lock_live(
             .optional()?,
     };
     Ok(group)
+}
+
+/// Refuses role ids that name no built-in role ([`crate::group_roles`]), each named.
+pub fn check_role_ids(role_ids: &[String]) -> Result<(), DomainError> {
+    let unknown: Vec<InvalidField> = role_ids
+        .iter()
+        .filter(|id| group_roles::by_id(id).is_none())
+        .map(|id| InvalidField::UnknownRole(id.clone()))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::InvalidInput(unknown))
+    }
+}
+
+/// Refuses access key ids that are not live (unrevoked) keys of the organization, each named:
+/// a group's service accounts are the organization's own, usable keys. One query for the list.
+pub fn check_service_accounts(
+    conn: &mut DbConnection,
+    organization_id: &OrganizationId,
+    ids: &[String],
+) -> Result<(), DomainError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let live: HashSet<String> = access_keys::table
+        .filter(access_keys::organization_id.eq(organization_id))
+        .filter(access_keys::revoked_at.is_null())
+        .filter(access_keys::id.eq_any(ids))
+        .select(access_keys::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let unknown: Vec<InvalidField> = ids
+        .iter()
+        .filter(|id| !live.contains(*id))
+        .map(|id| InvalidField::UnknownServiceAccount(id.clone()))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::InvalidInput(unknown))
+    }
+}
+
+/// Makes `members` exactly the live members of the organization's live group `group_id`:
+/// listed users join, members not listed leave. Returns the members, sorted by id.
+///
+/// It locks as a join does: the group's shared lock first (so a delete racing this either sees
+/// the new members or deletes first and this finds no group: [`DomainError::NotFound`]), and
+/// on PostgreSQL the listed users' rows for update (so a user cannot be moved into another
+/// group between the check and the write). A listed id that is no live user of the
+/// organization is a [`DomainError::InvalidInput`] naming it; a user who is a live member of
+/// another group is [`DomainError::MemberOfAnotherGroup`] (a user is in at most one group, and
+/// leaves it only by being moved explicitly).
+pub fn set_members(
+    conn: &mut DbConnection,
+    organization_id: &OrganizationId,
+    group_id: &GroupId,
+    members: &[UserId],
+) -> Result<Vec<UserId>, DomainError> {
+    db::write_transaction(conn, |conn| {
+        lock_live(conn, organization_id, group_id, RowLock::Shared)?
+            .ok_or(DomainError::NotFound(Resource::Group))?;
+        let mut wanted: Vec<UserId> = members.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let query = || {
+            users::table
+                .filter(users::organization_id.eq(organization_id))
+                .filter(users::deleted_at.is_null())
+                .filter(users::id.eq_any(&wanted))
+                .select((users::id, users::user_group_id))
+        };
+        let found: Vec<(UserId, Option<GroupId>)> = match conn {
+            DbConnection::Pg(c) => query().for_update().load(c)?,
+            DbConnection::Sqlite(c) => query().load(c)?,
+        };
+        let found: HashMap<UserId, Option<GroupId>> = found.into_iter().collect();
+        let unknown: Vec<InvalidField> = wanted
+            .iter()
+            .filter(|id| !found.contains_key(*id))
+            .map(|id| InvalidField::UnknownUser(id.as_str().to_owned()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(DomainError::InvalidInput(unknown));
+        }
+        if let Some(user_id) = wanted
+            .iter()
+            .find(|id| matches!(found.get(*id), Some(Some(other)) if other != group_id))
+        {
+            return Err(DomainError::MemberOfAnotherGroup {
+                user_id: user_id.clone(),
+            });
+        }
+        let now = db::now();
+        diesel::update(
+            users::table
+                .filter(users::user_group_id.eq(group_id))
+                .filter(users::deleted_at.is_null())
+                .filter(users::id.ne_all(&wanted)),
+        )
+        .set((
+            users::user_group_id.eq(None::<GroupId>),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        let joining: Vec<&UserId> = wanted
+            .iter()
+            .filter(|id| matches!(found.get(*id), Some(None)))
+            .collect();
+        if !joining.is_empty() {
+            diesel::update(users::table.filter(users::id.eq_any(joining)))
+                .set((users::user_group_id.eq(group_id), users::updated_at.eq(now)))
+                .execute(conn)?;
+        }
+        Ok(wanted)
+    })
+}
+
+/// The live members of each of the organization's groups `group_ids`, each list sorted by id:
+/// one query for all of them, so a list of groups costs no query per group. A group with no
+/// member has no entry.
+pub fn members_of(
+    conn: &mut DbConnection,
+    organization_id: &OrganizationId,
+    group_ids: &[GroupId],
+) -> Result<HashMap<GroupId, Vec<UserId>>, DomainError> {
+    let mut members: HashMap<GroupId, Vec<UserId>> = HashMap::new();
+    if group_ids.is_empty() {
+        return Ok(members);
+    }
+    let rows: Vec<(UserId, Option<GroupId>)> = users::table
+        .filter(users::organization_id.eq(organization_id))
+        .filter(users::deleted_at.is_null())
+        .filter(users::user_group_id.eq_any(group_ids))
+        .select((users::id, users::user_group_id))
+        .load(conn)?;
+    for (user_id, group_id) in rows {
+        if let Some(group_id) = group_id {
+            members.entry(group_id).or_default().push(user_id);
+        }
+    }
+    for list in members.values_mut() {
+        list.sort_unstable();
+    }
+    Ok(members)
 }

@@ -16,13 +16,14 @@
 pub mod counts;
 mod error;
 pub mod group;
+pub mod rules;
 pub mod user;
 
 pub use error::{AdminChange, DomainError, InvalidField, Resource, UniqueField};
 pub use group::{Group, GroupChanges, NewGroup};
 pub use user::{NewUser, User, UserChanges};
 
-pub use crate::ids::{GroupId, OrganizationId, UserId};
+pub use crate::ids::{AccessKeyId, GroupId, OrganizationId, UserId};
 pub use crate::role::Role;
 
 /// A page request as the list routes take it: `page` from 1, `limit` from 1 to 100.
@@ -72,8 +73,9 @@ pub struct ListPage<T> {
     pub next: Option<Position>,
 }
 
-/// Rows per multi-row `INSERT` of a bulk write: 13 columns each stays far under SQLite's 32,766
-/// bound parameters, and a statement this size costs one round trip per 500 rows.
+/// Rows per multi-row `INSERT` of a bulk write: at 19 columns a row (a group's) it stays far
+/// under SQLite's 32,766 bound parameters, and a statement this size costs one round trip per
+/// 500 rows.
 pub const INSERT_CHUNK: usize = 500;
 
 /// The shortest folded search text the trigram indexes can answer (a trigram is 3 characters);

@@ -130,11 +130,12 @@ pub enum ApiError {
         /// The value of the `Allow` header.
         allow: &'static str,
     },
-    /// 409: a live row of the organization already holds this unique value.
+    /// 409: a live row of the organization already holds this unique value (or a user to put
+    /// into a group is in another one).
     #[error("conflict: {message}")]
     Conflict {
         /// The contract's message.
-        message: &'static str,
+        message: Cow<'static, str>,
         /// The field holding the taken value.
         field: &'static str,
     },
@@ -265,9 +266,9 @@ impl ResponseError for ApiError {
             ApiError::Conflict { message, field } => {
                 body.errors = Some(vec![FieldError {
                     field: (*field).to_owned(),
-                    message: (*message).to_owned(),
+                    message: message.to_string(),
                 }]);
-                (*message).to_owned()
+                message.to_string()
             }
             ApiError::PayloadTooLarge { .. } => "Request body is too large".to_owned(),
             ApiError::UnsupportedMediaType => "Content-Type must be application/json".to_owned(),
@@ -349,15 +350,15 @@ impl From<DomainError> for ApiError {
                 ApiError::forbidden("Cannot demote the organization's last admin user")
             }
             DomainError::Taken(UniqueField::GroupName) => ApiError::Conflict {
-                message: "A user group with this name already exists",
+                message: "A user group with this name already exists".into(),
                 field: "name",
             },
             DomainError::Taken(UniqueField::GroupExternalId) => ApiError::Conflict {
-                message: "A user group with this externalId already exists",
+                message: "A user group with this externalId already exists".into(),
                 field: "externalId",
             },
             DomainError::Taken(UniqueField::UserEmail) => ApiError::Conflict {
-                message: "A user with this email already exists",
+                message: "A user with this email already exists".into(),
                 field: "email",
             },
             DomainError::InvalidInput(fields) => {
@@ -370,10 +371,33 @@ impl From<DomainError> for ApiError {
                                 "userGroupId must name an existing user group ({GROUP_NOT_FOUND})"
                             ),
                         ),
+                        // The three below come only from the nscale dialect's fields, which
+                        // name them (nscale.md: "role ID … does not exist").
+                        InvalidField::UnknownRole(id) => {
+                            errors.add("spec.roleIDs", format!("role ID {id} does not exist"))
+                        }
+                        InvalidField::UnknownServiceAccount(id) => errors.add(
+                            "spec.serviceAccountIDs",
+                            format!("service account ID {id} does not exist or is revoked"),
+                        ),
+                        InvalidField::UnknownUser(id) => {
+                            errors.add("spec.userIDs", format!("user ID {id} does not exist"))
+                        }
                     }
                 }
                 ApiError::InvalidInput(errors)
             }
+            DomainError::MemberOfAnotherGroup { user_id } => ApiError::Conflict {
+                message: format!("User {user_id} is a member of another user group").into(),
+                field: "userIDs",
+            },
+            DomainError::TooManyToList { max } => ApiError::invalid_field(
+                "organizationID",
+                format!(
+                    "the organization has more than {max} live groups, more than one answer \
+                     lists; list them page by page with GET /api/v1/user-groups"
+                ),
+            ),
             DomainError::PageTooDeep { max_page } => ApiError::invalid_field(
                 "page",
                 format!(

@@ -9,14 +9,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::value::RawValue;
 
 use super::cursor::{List, Scope};
-use super::input::{check_length, id_only, no_query, path_id, require_json, JsonObject, Query};
+use super::input::{
+    check_length, id_only, no_query, path_id, report_rule, require_json, JsonObject, Query,
+};
 use super::ApiError;
 use super::Caller;
 use super::{json_response, list_start, next_cursor, page_of};
 use crate::api::{self, CreateGroup, ErrorBody, UpdateGroup};
 use crate::auth::Permission;
 use crate::db;
-use crate::domain::{Group, GroupChanges, GroupId, NewGroup, OrganizationId};
+use crate::domain::{rules, Group, GroupChanges, GroupId, NewGroup, OrganizationId};
 use crate::limits;
 use crate::state::AppState;
 
@@ -54,13 +56,9 @@ fn take_optional_fields(
 ) {
     let description = body.take_string("description");
     if let Some(Some(text)) = &description {
-        check_length(
-            &mut body.errors,
-            "description",
-            text,
-            0,
-            limits::GROUP_DESCRIPTION_MAX,
-        );
+        if let Err(rule) = rules::group_description(text) {
+            report_rule(&mut body.errors, "description", rule);
+        }
     }
     let external_id = body.take_string("externalId");
     if let Some(Some(text)) = &external_id {
@@ -98,7 +96,7 @@ fn take_optional_fields(
 /// a line is accepted exactly when the API would accept it as a body.
 pub fn new_group_from_body(body: &[u8]) -> Result<NewGroup, ApiError> {
     let mut body = JsonObject::parse(body)?;
-    let name = body.take_trimmed("name", true, limits::GROUP_NAME_MAX);
+    let name = take_name(&mut body, true);
     let (description, external_id, extra_fields) = take_optional_fields(&mut body);
     body.finish()?;
     Ok(NewGroup {
@@ -106,7 +104,29 @@ pub fn new_group_from_body(body: &[u8]) -> Result<NewGroup, ApiError> {
         description: description.flatten(),
         external_id: external_id.flatten(),
         extra_fields: extra_fields.unwrap_or_else(|| "{}".to_owned()),
+        ..NewGroup::default()
     })
+}
+
+/// Reads `name` (not `null`; required on create) and applies the domain's name rule to it.
+fn take_name(body: &mut JsonObject<'_>, required: bool) -> Option<String> {
+    if required && !body.has("name") {
+        body.errors.add("name", "name is required");
+        return None;
+    }
+    match body.take_string("name")? {
+        None => {
+            body.errors.add("name", "name must be a string");
+            None
+        }
+        Some(text) => match rules::group_name(&text) {
+            Ok(name) => Some(name),
+            Err(rule) => {
+                report_rule(&mut body.errors, "name", rule);
+                None
+            }
+        },
+    }
 }
 
 /// `POST /api/v1/user-groups`: `{name, description?, externalId?, extraFields?}` → 201 with the
@@ -157,7 +177,8 @@ pub async fn create_group(
     caller.require(Permission::UserGroupsWrite)?;
     require_json(&req)?;
     no_query(&req)?;
-    let new_group = new_group_from_body(&caller.body)?;
+    let mut new_group = new_group_from_body(&caller.body)?;
+    new_group.created_by = Some(caller.principal.access_key_id.as_str().to_owned());
     let organization_id = caller.organization_id().clone();
     let group = caller
         .write(&state, move |conn| new_group.insert(conn, &organization_id))
@@ -354,20 +375,23 @@ pub async fn update_group(
     no_query(&req)?;
     let mut body = JsonObject::parse(&caller.body)?;
     let id: Option<GroupId> = path_id(&req, &mut body.errors);
-    let name = body.take_trimmed("name", false, limits::GROUP_NAME_MAX);
+    let name = take_name(&mut body, false);
     let (description, external_id, extra_fields) = take_optional_fields(&mut body);
     body.finish()?;
     let id = id.ok_or_else(|| ApiError::internal("a bad id was not reported"))?;
+    // Tags, roles and service accounts are the nscale dialect's: an Onlive PUT keeps them.
     let changes = GroupChanges {
         name,
         description,
         external_id,
         extra_fields,
+        ..GroupChanges::default()
     };
     let organization_id = caller.organization_id().clone();
+    let by = caller.principal.access_key_id.clone();
     let group = caller
         .write(&state, move |conn| {
-            Group::update(conn, &organization_id, &id, &changes)
+            Group::update(conn, &organization_id, &id, &changes, &by)
         })
         .await?;
     group_response(StatusCode::OK, group)
@@ -421,9 +445,10 @@ pub async fn delete_group(
     caller.require(Permission::UserGroupsDelete)?;
     let id: GroupId = id_only(&req)?;
     let organization_id = caller.organization_id().clone();
+    let by = caller.principal.access_key_id.clone();
     let group = caller
         .write(&state, move |conn| {
-            Group::soft_delete(conn, &organization_id, &id)
+            Group::soft_delete(conn, &organization_id, &id, &by)
         })
         .await?;
     group_response(StatusCode::OK, group)

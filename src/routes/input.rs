@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 
 use super::error::{ApiError, FieldErrors};
 use crate::auth::canonical;
-use crate::domain::PageRequest;
+use crate::domain::{rules, PageRequest};
 use crate::limits;
 
 /// 415 unless the request declares a JSON body: `application/json` or `application/*+json`,
@@ -351,6 +351,21 @@ fn string_end(bytes: &[u8], start: usize) -> usize {
         }
     }
     bytes.len()
+}
+
+/// Records a broken domain text rule ([`rules::TextRule`]) on `field`, in the words
+/// [`check_length`] and [`JsonObject::take_string`] use, so a rule that moved into the domain
+/// answers exactly as before.
+pub fn report_rule(errors: &mut FieldErrors, field: &str, rule: rules::TextRule) {
+    match rule {
+        rules::TextRule::Empty => errors.add(field, format!("{field} must not be empty")),
+        rules::TextRule::TooLong { max } => {
+            errors.add(field, format!("{field} must be at most {max} characters"))
+        }
+        rules::TextRule::Nul => {
+            errors.add(field, format!("{field} must not contain NUL characters"))
+        }
+    }
 }
 
 /// Checks a trimmed text field's length in Unicode characters.

@@ -17,8 +17,9 @@ use crate::db::{self, DbPool};
 use crate::metrics;
 use crate::models::UsedSignature;
 use crate::rate_limit::RateLimits;
+use crate::routes::nscale::error::nscale_errors;
 use crate::routes::ApiError;
-use crate::routes::{groups, health, route_not_found, users};
+use crate::routes::{groups, health, nscale, route_not_found, users};
 use crate::state::AppState;
 use crate::{docs, openapi};
 use authenticate::authenticate;
@@ -162,6 +163,9 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 /// | `/api/v1/user-groups/{id}` | GET, PUT, DELETE |
 /// | `/api/v1/users[/]` | GET (list), POST (create) |
 /// | `/api/v1/users/{id}` | GET, PUT, DELETE |
+/// | `/api/v1/organizations/{organizationID}/groups[/]` | GET (list), POST (create): nscale |
+/// | `/api/v1/organizations/{organizationID}/groups/{groupid}` | GET, PUT, DELETE: nscale |
+/// | `/api/v1/organizations/{organizationID}/roles` | GET: nscale |
 /// | `/metrics` | GET, unsigned: Prometheus text ([`crate::metrics`]) |
 ///
 /// Everything under `/api/v1` is signed: the authentication middleware runs before routing, so
@@ -249,7 +253,37 @@ fn configure_routes(cfg: &mut web::ServiceConfig, state: AppState, metrics_route
                             .route(web::delete().to(users::delete_user))
                             .default_service(method_not_allowed("GET, PUT, DELETE")),
                     )
-                    .default_service(web::to(route_not_found)),
+                    .service(
+                        web::resource([
+                            "/organizations/{organizationID}/groups",
+                            "/organizations/{organizationID}/groups/",
+                        ])
+                        .route(web::get().to(nscale::groups::list_groups))
+                        .route(web::post().to(nscale::groups::create_group))
+                        .default_service(method_not_allowed("GET, POST")),
+                    )
+                    .service(
+                        web::resource([
+                            "/organizations/{organizationID}/groups/{groupid}",
+                            "/organizations/{organizationID}/groups/{groupid}/",
+                        ])
+                        .route(web::get().to(nscale::groups::get_group))
+                        .route(web::put().to(nscale::groups::update_group))
+                        .route(web::delete().to(nscale::groups::delete_group))
+                        .default_service(method_not_allowed("GET, PUT, DELETE")),
+                    )
+                    .service(
+                        web::resource([
+                            "/organizations/{organizationID}/roles",
+                            "/organizations/{organizationID}/roles/",
+                        ])
+                        .route(web::get().to(nscale::roles::list_roles))
+                        .default_service(method_not_allowed("GET")),
+                    )
+                    .default_service(web::to(route_not_found))
+                    // The last wrap is the outermost: the dialect's error shape applies to the
+                    // authentication middleware's answers (401, 413, 429) too.
+                    .wrap(from_fn(nscale_errors)),
             )
             .default_service(web::to(route_not_found)),
         )

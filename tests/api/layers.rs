@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("db", 1),
     ("api", 0),
     ("role", 0),
+    ("group_roles", 0),
     ("credentials", 0),
     ("limits", 0),
     ("ids", 0),

@@ -8,11 +8,15 @@
 //! (`crate::openapi`): ids are `uuid` strings, times `date-time` strings, `extraFields` a
 //! free-form object, and the examples are the contract's. Only the server serves that document,
 //! so they sit under `cfg_attr(feature = "server", …)` and the client builds without utoipa.
+//!
+//! [`nscale`] holds the second dialect's shapes (`groupWrite`, `groupRead`, `roleRead`).
 
 use crate::role::Role;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+
+pub mod nscale;
 
 /// RFC 3339 UTC with whole seconds (`2025-05-22T10:30:00Z`), as every time in the API.
 pub mod timestamp {
