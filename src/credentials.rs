@@ -52,6 +52,9 @@ pub struct Found {
     pub credentials: Credentials,
     /// The `url` of a first-run credentials file; `None` from the environment.
     pub url: Option<String>,
+    /// The `organizationId` of a first-run credentials file (the nscale dialect's paths name
+    /// it); `None` from the environment.
+    pub organization_id: Option<String>,
 }
 
 /// The credentials in [`ACCESS_KEY_ID_VAR`] and [`SECRET_ACCESS_KEY_VAR`] when both are set, or
@@ -65,6 +68,7 @@ pub fn from_env_or_file(file: &std::path::Path) -> Result<Found, String> {
             return Ok(Found {
                 credentials: Credentials::new(id, secret),
                 url: None,
+                organization_id: None,
             })
         }
         (Some(_), None) => {
@@ -100,5 +104,6 @@ pub fn from_env_or_file(file: &std::path::Path) -> Result<Found, String> {
     Ok(Found {
         credentials: Credentials::new(field("accessKeyId")?, field("secretAccessKey")?),
         url: value["url"].as_str().map(str::to_owned),
+        organization_id: value["organizationId"].as_str().map(str::to_owned),
     })
 }

@@ -28,6 +28,8 @@
 //! percent-encoded byte by byte (a space is `%20`, `%` is `%25`, `+` is `%2B`), which is the
 //! canonical form the server signs over; ids in paths are encoded the same way.
 
+pub mod nscale;
+
 use std::fmt;
 use std::time::Duration;
 
@@ -212,6 +214,10 @@ pub enum Error {
     /// The service refused the request with the contract's error body.
     #[error("the service answered {0}")]
     Service(Box<ServiceError>),
+    /// The service refused a call of the nscale dialect ([`nscale`]) with that dialect's error
+    /// body, `{"error", "error_description"}`.
+    #[error("the service answered {0}")]
+    Nscale(Box<nscale::NscaleError>),
     /// A non-2xx answer without the contract's error body (a proxy's page, a redirect, …).
     #[error("unexpected answer {status} from the service: {body}")]
     UnexpectedResponse {
@@ -251,6 +257,7 @@ impl Error {
     pub fn status_code(&self) -> Option<u16> {
         match self {
             Error::Service(e) => Some(e.status_code),
+            Error::Nscale(e) => Some(e.status_code),
             Error::UnexpectedResponse { status, .. } | Error::Decode { status, .. } => {
                 Some(*status)
             }
