@@ -369,6 +369,7 @@ pub fn group_read(group: Group, members: Vec<UserId>) -> Result<GroupRead, ApiEr
 #[utoipa::path(
     get,
     path = "/api/v1/organizations/{organizationID}/groups",
+    operation_id = "nscale_list_groups",
     tag = "nscale",
     summary = "List the organization's groups (nscale)",
     description = "Every live group of the organization, sorted by `metadata.name` in byte \
@@ -440,6 +441,7 @@ async fn read_one(
 #[utoipa::path(
     post,
     path = "/api/v1/organizations/{organizationID}/groups",
+    operation_id = "nscale_create_group",
     tag = "nscale",
     summary = "Create a group (nscale)",
     security(("onlivesite" = []), ("oauth2" = [])),
@@ -496,6 +498,7 @@ pub async fn create_group(
 #[utoipa::path(
     get,
     path = "/api/v1/organizations/{organizationID}/groups/{groupid}",
+    operation_id = "nscale_get_group",
     tag = "nscale",
     summary = "Read a group (nscale)",
     security(("onlivesite" = []), ("oauth2" = [])),
@@ -532,6 +535,7 @@ pub async fn get_group(
 #[utoipa::path(
     put,
     path = "/api/v1/organizations/{organizationID}/groups/{groupid}",
+    operation_id = "nscale_update_group",
     tag = "nscale",
     summary = "Replace a group (nscale)",
     description = "A full replace of `metadata` and `spec`: a description or tags left out are \
@@ -594,6 +598,7 @@ pub async fn update_group(
 #[utoipa::path(
     delete,
     path = "/api/v1/organizations/{organizationID}/groups/{groupid}",
+    operation_id = "nscale_delete_group",
     tag = "nscale",
     summary = "Delete a group (nscale)",
     description = "Soft delete: the group is never visible again and its name may be reused. \

@@ -39,6 +39,7 @@ pub fn role_reads() -> Result<Vec<RoleRead>, ApiError> {
 #[utoipa::path(
     get,
     path = "/api/v1/organizations/{organizationID}/roles",
+    operation_id = "nscale_list_roles",
     tag = "nscale",
     summary = "List the built-in roles (nscale)",
     description = "The roles a group's `spec.roleIDs` may name; their ids are the same on every \
