@@ -435,3 +435,30 @@ async fn issuing_a_token_spends_one_write_of_the_keys_rate_limit() {
     assert_eq!(refused.headers.get("retry-after").unwrap(), "30");
     assert_eq!(later.status, StatusCode::OK, "{}", later.body);
 }
+
+#[actix_web::test]
+async fn no_token_is_stored_for_a_key_revoked_while_the_cache_still_holds_it_live() {
+    let mut app = spawn_app().await;
+    // A cache that trusts its entries long enough for the revocation below to race it.
+    app.state.key_cache =
+        usergroups::auth::key_cache::KeyCache::with_freshness(Duration::from_secs(600));
+    issue_token(&app, &app.credentials).await;
+    AccessKey::revoke(
+        &mut app.connection(),
+        &AccessKeyId::from(app.credentials.access_key_id.as_str()),
+    )
+    .expect("revoke")
+    .expect("the key exists");
+
+    let response = token_request(&app, &form_for(&app.credentials), &[]).await;
+
+    assert_token_error(&response, 401, "invalid_client");
+    assert_eq!(
+        crate::helpers::count(
+            &mut app.connection(),
+            "SELECT COUNT(*) AS n FROM access_tokens"
+        ),
+        1,
+        "only the token issued before the revocation"
+    );
+}
