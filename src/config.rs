@@ -10,7 +10,7 @@ use crate::auth::MAX_SIGNATURE_SKEW_SECONDS;
 use crate::db::{DatabaseUrl, PoolOptions};
 use crate::models::used_signature::CLOCK_MARGIN_SECONDS;
 use crate::rate_limit::RateLimits;
-use crate::state::Limits;
+use crate::state::{Limits, DEFAULT_TOKEN_TTL_SECONDS};
 
 /// The database every command works on.
 #[derive(Debug, Clone, Args)]
@@ -82,6 +82,31 @@ fn parse_signature_skew(text: &str) -> Result<u64, String> {
              {MAX_SIGNATURE_SKEW_SECONDS} seconds: the replay guard keeps a used signature only \
              that long (plus {CLOCK_MARGIN_SECONDS} s) past its date, so a wider window would let \
              a write be replayed"
+        ));
+    }
+    Ok(seconds)
+}
+
+/// The variable behind `--token-ttl-seconds`.
+const TOKEN_TTL_VAR: &str = "USERGROUPS_TOKEN_TTL_SECONDS";
+
+/// The shortest and longest bearer-token lifetimes `serve` accepts, in seconds.
+const TOKEN_TTL_RANGE: std::ops::RangeInclusive<u64> = 60..=86_400;
+
+/// A token shorter-lived than a minute sends clients back to the token endpoint (and its write
+/// budget) all the time; one living past a day keeps a leaked token useful for too long, when
+/// revoking its key is the only way to end it.
+fn parse_token_ttl(text: &str) -> Result<u64, String> {
+    let (min, max) = (TOKEN_TTL_RANGE.start(), TOKEN_TTL_RANGE.end());
+    let fix = format!("use a whole number of seconds from {min} to {max} (the default is {DEFAULT_TOKEN_TTL_SECONDS})");
+    let seconds: u64 = text.parse().map_err(|_| {
+        format!("--token-ttl-seconds ({TOKEN_TTL_VAR}) {text:?} is not a number; {fix}")
+    })?;
+    if !TOKEN_TTL_RANGE.contains(&seconds) {
+        return Err(format!(
+            "--token-ttl-seconds ({TOKEN_TTL_VAR}) is {seconds}, outside {min} to {max}: a \
+             shorter lifetime sends clients back for a token all the time, a longer one keeps a \
+             leaked token working for too long; {fix}"
         ));
     }
     Ok(seconds)
@@ -167,6 +192,10 @@ pub struct Config {
     #[arg(long, env = "USERGROUPS_REQUEST_TIMEOUT_SECONDS", value_name = "USERGROUPS_REQUEST_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout_seconds: u64,
 
+    /// Lifetime of the bearer tokens of POST /oauth2/v2/token, in seconds (60 to 86400).
+    #[arg(long, env = TOKEN_TTL_VAR, value_name = TOKEN_TTL_VAR, default_value_t = DEFAULT_TOKEN_TTL_SECONDS, value_parser = parse_token_ttl)]
+    pub token_ttl_seconds: u64,
+
     /// Seconds SIGTERM waits for the requests in flight before stopping anyway.
     #[arg(long, env = "USERGROUPS_SHUTDOWN_TIMEOUT_SECONDS", value_name = "USERGROUPS_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_timeout_seconds: u64,
@@ -185,6 +214,8 @@ impl Config {
             signature_skew: Duration::from_secs(self.signature_skew_seconds),
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
             rate_limits: RateLimits::per_minute(self.rate_limit_reads, self.rate_limit_writes),
+            token_ttl: Duration::from_secs(self.token_ttl_seconds),
+            failed_token_attempts: Default::default(),
         }
     }
 
@@ -210,7 +241,7 @@ impl Config {
         format!(
             "database={} bind={} body_limit={} signature_skew={}s db_pool_size={} \
              db_timeout={}s db_statement_timeout={}s rate_limit_reads={} rate_limit_writes={} \
-             request_timeout={}s shutdown_timeout={}s master_key={}",
+             request_timeout={}s token_ttl={}s shutdown_timeout={}s master_key={}",
             self.database_url(),
             self.bind,
             self.body_limit,
@@ -221,6 +252,7 @@ impl Config {
             per_minute(self.rate_limit_reads),
             per_minute(self.rate_limit_writes),
             self.request_timeout_seconds,
+            self.token_ttl_seconds,
             self.shutdown_timeout_seconds,
             master_key,
         )
@@ -383,11 +415,43 @@ mod tests {
             "rate_limit_reads=off",
             "rate_limit_writes=100/min",
             "request_timeout=10s",
+            "token_ttl=3600s",
             "shutdown_timeout=30s",
             "master_key=",
         ] {
             assert!(summary.contains(expected), "no {expected:?} in: {summary}");
         }
+    }
+
+    #[test]
+    fn a_token_ttl_outside_a_minute_to_a_day_is_refused_naming_the_flag_the_variable_and_the_range()
+    {
+        for bad in ["59", "86401", "0", "an hour"] {
+            let text = config(&["--token-ttl-seconds", bad])
+                .expect_err(bad)
+                .to_string();
+
+            for expected in [
+                "--token-ttl-seconds",
+                "USERGROUPS_TOKEN_TTL_SECONDS",
+                "60",
+                "86400",
+                bad,
+            ] {
+                assert!(text.contains(expected), "no {expected:?} in: {text}");
+            }
+        }
+        assert_eq!(
+            config(&[]).unwrap().limits().token_ttl,
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            config(&["--token-ttl-seconds", "60"])
+                .unwrap()
+                .limits()
+                .token_ttl,
+            Duration::from_secs(60)
+        );
     }
 
     #[test]

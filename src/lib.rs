@@ -14,9 +14,11 @@
 //!    only (its error middleware rewords every `ApiError` under `/api/v1/organizations`).
 //! 5. `state`: what every request reaches (pool, master keys, limits); `rate_limit`.
 //! 6. `auth`: the ONLIVESITE scheme: parsing, canonical request, signer, and `verify`, which
-//!    yields a `Principal` or an `AuthError`.
-//! 7. `models` (access keys and their permissions, organizations, used signatures) beside
-//!    `domain`, the core: groups and users, their rules, `DomainError`. Neither speaks HTTP.
+//!    yields a `Principal` or an `AuthError`; `bearer`, the nscale dialect's tokens, which
+//!    yields the same `Principal`.
+//! 7. `models` (access keys and their permissions, their bearer tokens, organizations, used
+//!    signatures) beside `domain`, the core: groups and users, their rules, `DomainError`.
+//!    Neither speaks HTTP.
 //! 8. `secrets`: sealing access-key secrets under the master key.
 //! 9. `db`: connections, pool, migrations, transactions, `StoreError`; and the leaves every
 //!    layer may use: `api` (the JSON shapes of both dialects), `role`, `group_roles` (the

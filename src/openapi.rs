@@ -16,7 +16,10 @@ use serde_json::json;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, ClientCredentials, Flow, OAuth2, Scopes, SecurityRequirement,
+    SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, ToResponse};
 
@@ -28,11 +31,24 @@ use crate::api::{
     CreateGroup, CreateUser, ErrorBody, FieldError, Group, Page, UpdateGroup, UpdateUser, User,
 };
 use crate::routes::nscale::error::{NscaleErrorBody, PREFIX as NSCALE_PREFIX};
+use crate::routes::nscale::token::{self, TokenRequest, TokenResponse};
 use crate::routes::ApiError;
 use crate::routes::{groups, health, metrics, nscale, users, JSON_UTF8};
 
 /// The name of the security scheme every `/api/v1` operation requires.
 pub const SECURITY_SCHEME: &str = "onlivesite";
+
+/// The name of the OAuth2 client-credentials scheme every `/api/v1` operation also accepts.
+pub const OAUTH2_SCHEME: &str = "oauth2";
+
+/// What the `oauth2` scheme's description tells a client author.
+const OAUTH2_DESCRIPTION: &str = "\
+Instead of signing each request, a client may present a bearer token (`Authorization: Bearer \
+<access_token>`, RFC 6750) on every route under `/api/v1/`. `POST /oauth2/v2/token` issues it \
+for an access key's id and secret (`grant_type=client_credentials`, RFC 6749 §4.4); it acts \
+with the key's organization and permissions until `expires_in` seconds have passed or the key \
+is revoked. Scopes are accepted and echoed but grant nothing beyond the key's permissions. A \
+bad token is a 401 with reason `invalid_token`.";
 
 /// The media type of every JSON body in the document. The server answers with
 /// `application/json; charset=utf-8` and accepts `application/json` or `application/*+json`.
@@ -59,8 +75,9 @@ const DESCRIPTION: &str = "\
 An organization's user groups and users, compatible with the Onlive Open API. Every route \
 under `/api/v1/` requires a signed request (the `onlivesite` security scheme) and acts on the \
 organization that owns the access key; another organization's rows answer exactly like rows \
-that do not exist. `/healthz`, `/readyz`, `/openapi.json` and `/metrics` are unsigned, and so is \
-the API browser at `/docs` (a page for people, not an operation).\n\n\
+that do not exist. A bearer token of `POST /oauth2/v2/token` (the `oauth2` scheme) may be sent \
+instead of a signature. `/healthz`, `/readyz`, `/openapi.json`, `/metrics` and the token endpoint \
+are unsigned, and so is the API browser at `/docs` (a page for people, not an operation).\n\n\
 Everything but `/metrics` (the Prometheus text format) is JSON (`application/json; \
 charset=utf-8`); times are RFC 3339 UTC with whole \
 seconds (`2025-05-22T10:30:00Z`); ids are lowercase UUID v7. Deletion is a soft delete: the \
@@ -103,6 +120,7 @@ longer than the request timeout (10 seconds by default) is answered 408.";
         health::readyz,
         metrics::get_metrics,
         get_openapi,
+        token::issue_token,
         nscale::groups::list_groups,
         nscale::groups::create_group,
         nscale::groups::get_group,
@@ -135,6 +153,8 @@ longer than the request timeout (10 seconds by default) is answered 408.";
             HealthStatus,
             RoleRead,
             RoleReadMetadata,
+            TokenRequest,
+            TokenResponse,
             NscaleErrorBody,
         ),
         responses(
@@ -154,14 +174,15 @@ longer than the request timeout (10 seconds by default) is answered 408.";
             NscaleUnavailable,
         ),
     ),
-    modifiers(&Signing, &SignedAnswers, &RequestIdHeader, &BearerPlaceholder),
+    modifiers(&Signing, &SignedAnswers, &RequestIdHeader),
     tags(
         (name = "user-groups",
             description = "User groups: create, list, read, partially update and soft-delete."),
         (name = "users", description = "Users and their membership of one group (`userGroupId`)."),
         (name = "service", description = "Unsigned probes and this document."),
         (name = "nscale", description = "The nscale Identity dialect of the same groups: \
-            `/api/v1/organizations/{organizationID}/groups` and the built-in roles, with \
+            OAuth2 client credentials (`POST /oauth2/v2/token`, unsigned) and their bearer \
+            tokens, `/api/v1/organizations/{organizationID}/groups` and the built-in roles, with \
             `{\"error\", \"error_description\"}` error bodies."),
     ),
 )]
@@ -199,7 +220,8 @@ pub async fn get_openapi() -> Result<HttpResponse, ApiError> {
         .body(document_json()?))
 }
 
-/// Adds the `onlivesite` security scheme.
+/// Adds the `onlivesite` and `oauth2` security schemes, and `oauth2` as the alternative to a
+/// signature on every `/api/v1` operation (the authentication middleware takes either there).
 struct Signing;
 
 impl Modify for Signing {
@@ -212,33 +234,34 @@ impl Modify for Signing {
                 SECURITY_DESCRIPTION,
             ))),
         );
-    }
-}
-
-/// The name of the OAuth2 bearer scheme the nscale operations accept beside `onlivesite`.
-pub const BEARER_SCHEME: &str = "oauth2";
-
-/// Declares the `oauth2` scheme the nscale operations name, unless the token endpoint's own
-/// declaration is there already (it runs before this, and wins): a security requirement must
-/// name a declared scheme for the document to be valid.
-struct BearerPlaceholder;
-
-impl Modify for BearerPlaceholder {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        if !components.security_schemes.contains_key(BEARER_SCHEME) {
-            components.add_security_scheme(
-                BEARER_SCHEME,
-                SecurityScheme::Http(
-                    utoipa::openapi::security::HttpBuilder::new()
-                        .scheme(utoipa::openapi::security::HttpAuthScheme::Bearer)
-                        .description(Some(
-                            "`Authorization: Bearer <access_token>`, a token of the OAuth2 \
-                             client-credentials flow.",
-                        ))
-                        .build(),
-                ),
-            );
+        components.add_security_scheme(
+            OAUTH2_SCHEME,
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::ClientCredentials(ClientCredentials::new(
+                    "/oauth2/v2/token",
+                    Scopes::new(),
+                ))],
+                OAUTH2_DESCRIPTION,
+            )),
+        );
+        let bearer = SecurityRequirement::new(OAUTH2_SCHEME, Vec::<String>::new());
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !is_signed(path) {
+                continue;
+            }
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let security = operation.security.get_or_insert_with(Vec::new);
+                if !security.contains(&bearer) {
+                    security.push(bearer.clone());
+                }
+            }
         }
     }
 }
@@ -465,7 +488,8 @@ impl<'r> ToResponse<'r> for Unauthorized {
                  `missing_authorization`, `malformed_authorization`, `missing_date`, \
                  `malformed_date`, `request_expired`, `request_from_future`, \
                  `unknown_access_key`, `revoked_access_key`, `signature_mismatch` or \
-                 `replayed_request`. Any path under `/api/v1/` answers this before routing, \
+                 `replayed_request`; `invalid_token` for a bearer token that is unknown, expired \
+                 or of a revoked key. Any path under `/api/v1/` answers this before routing, \
                  so unsigned callers learn nothing about the routes.",
                 json!({"statusCode": 401,
                        "message": "Invalid or missing authorization credentials",

@@ -12,11 +12,15 @@
 //! The buckets refill by std's monotonic clock; [`RateLimits::per_minute_with_clock`] takes any
 //! governor [`Clock`] instead, so a test can move time on (`governor::clock::FakeRelativeClock`)
 //! rather than wait for a request to come back.
+//!
+//! [`FailedAttempts`] is the other limit kept here: failed client authentications at the token
+//! endpoint, per client id, so the endpoint is no oracle for guessing a key's secret.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use actix_web::http::Method;
 use governor::clock::{Clock, DefaultClock};
@@ -197,6 +201,170 @@ impl fmt::Debug for RateLimits {
     }
 }
 
+/// Failed client authentications a client id may have in one [`FAILED_ATTEMPTS_WINDOW`] before
+/// the token endpoint refuses it (429) until the window ends.
+pub const FAILED_ATTEMPTS_PER_WINDOW: u32 = 10;
+
+/// The window failed attempts are counted in: a minute from the client id's first failure.
+pub const FAILED_ATTEMPTS_WINDOW: Duration = Duration::from_secs(60);
+
+/// Most client ids [`FailedAttempts`] tracks one by one; past that, the ids it has no room for
+/// share one budget (see [`FailedAttempts`]).
+pub const FAILED_ATTEMPTS_CAPACITY: usize = 16_384;
+
+/// Client ids longer than this are counted under their first this-many bytes, so an entry's size
+/// is bounded whatever a caller sends.
+const TRACKED_ID_BYTES: usize = 128;
+
+/// The failures of one client id in its current window.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    started: Instant,
+    failures: u32,
+}
+
+impl Window {
+    fn is_over(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.started) >= FAILED_ATTEMPTS_WINDOW
+    }
+
+    /// How long until this window ends, when it is full now.
+    fn refusal(&self, now: Instant) -> Option<Duration> {
+        (!self.is_over(now) && self.failures >= FAILED_ATTEMPTS_PER_WINDOW)
+            .then(|| FAILED_ATTEMPTS_WINDOW - now.saturating_duration_since(self.started))
+    }
+
+    fn record(&mut self, now: Instant) {
+        if self.is_over(now) {
+            *self = Window {
+                started: now,
+                failures: 0,
+            };
+        }
+        self.failures = self.failures.saturating_add(1);
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tracked {
+    by_id: HashMap<String, Window>,
+    /// The shared window of the ids that found the map full.
+    overflow: Option<Window>,
+    last_sweep: Option<Instant>,
+}
+
+/// Failed token requests per client id on this instance: [`FAILED_ATTEMPTS_PER_WINDOW`] in a
+/// [`FAILED_ATTEMPTS_WINDOW`], then 429 until the window ends. Clones share the counts.
+///
+/// Memory is bounded: at most [`FAILED_ATTEMPTS_CAPACITY`] ids of at most 128 bytes each. A full
+/// map first forgets the windows that ended (at most once a second, so a flood does not buy a
+/// sweep per request); an id that still finds no room is counted in one window shared by every
+/// such id. A flood of random ids therefore neither grows memory nor resets anyone's count (the
+/// ids already tracked keep their windows), and the ids it crowds out share the limit of one id:
+/// while a flood lasts, a client id with no window of its own may be refused after others'
+/// failures. That is the price of never letting the flood guess freely.
+#[derive(Clone, Default)]
+pub struct FailedAttempts {
+    tracked: Arc<Mutex<Tracked>>,
+}
+
+impl fmt::Debug for FailedAttempts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FailedAttempts")
+            .field("tracked", &self.tracked_ids())
+            .finish()
+    }
+}
+
+/// The part of `client_id` that is counted (see [`TRACKED_ID_BYTES`]).
+fn tracked_id(client_id: &str) -> &str {
+    if client_id.len() <= TRACKED_ID_BYTES {
+        return client_id;
+    }
+    let mut end = TRACKED_ID_BYTES;
+    while !client_id.is_char_boundary(end) {
+        end -= 1;
+    }
+    &client_id[..end]
+}
+
+impl FailedAttempts {
+    /// `Err(retry_after)` when `client_id` used up its failures for now; checked before its
+    /// credentials are, so a refused guess learns nothing.
+    pub fn check(&self, client_id: &str) -> Result<(), Duration> {
+        self.check_at(client_id, Instant::now())
+    }
+
+    /// [`FailedAttempts::check`] at `now`.
+    pub fn check_at(&self, client_id: &str, now: Instant) -> Result<(), Duration> {
+        let tracked = self.tracked.lock().unwrap_or_else(PoisonError::into_inner);
+        let window = match tracked.by_id.get(tracked_id(client_id)) {
+            Some(window) => Some(window),
+            None if tracked.by_id.len() >= FAILED_ATTEMPTS_CAPACITY => tracked.overflow.as_ref(),
+            None => None,
+        };
+        match window.and_then(|w| w.refusal(now)) {
+            Some(retry_after) => Err(retry_after),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts one failed authentication of `client_id`.
+    pub fn record_failure(&self, client_id: &str) {
+        self.record_failure_at(client_id, Instant::now());
+    }
+
+    /// [`FailedAttempts::record_failure`] at `now`.
+    pub fn record_failure_at(&self, client_id: &str, now: Instant) {
+        let mut tracked = self.tracked.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = tracked_id(client_id);
+        if let Some(window) = tracked.by_id.get_mut(id) {
+            window.record(now);
+            return;
+        }
+        let may_sweep = tracked
+            .last_sweep
+            .is_none_or(|last| now.saturating_duration_since(last) >= Duration::from_secs(1));
+        if tracked.by_id.len() >= FAILED_ATTEMPTS_CAPACITY && may_sweep {
+            tracked.by_id.retain(|_, window| !window.is_over(now));
+            tracked.last_sweep = Some(now);
+        }
+        if tracked.by_id.len() < FAILED_ATTEMPTS_CAPACITY {
+            let mut window = Window {
+                started: now,
+                failures: 0,
+            };
+            window.record(now);
+            tracked.by_id.insert(id.to_owned(), window);
+        } else {
+            tracked
+                .overflow
+                .get_or_insert(Window {
+                    started: now,
+                    failures: 0,
+                })
+                .record(now);
+        }
+    }
+
+    /// How many client ids have a window of their own now.
+    pub fn tracked_ids(&self) -> usize {
+        let tracked = self.tracked.lock().unwrap_or_else(PoisonError::into_inner);
+        tracked.by_id.len()
+    }
+
+    /// Forgets the windows that ended, so memory follows the ids failing now.
+    pub fn forget_ended(&self) {
+        let now = Instant::now();
+        let mut tracked = self.tracked.lock().unwrap_or_else(PoisonError::into_inner);
+        tracked.by_id.retain(|_, window| !window.is_over(now));
+        if tracked.overflow.is_some_and(|w| w.is_over(now)) {
+            tracked.overflow = None;
+        }
+        tracked.by_id.shrink_to_fit();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,5 +501,64 @@ mod tests {
             format!("{limits:?}"),
             "RateLimits { reads_per_minute: None, writes_per_minute: Some(2) }"
         );
+    }
+
+    #[test]
+    fn the_eleventh_failure_in_a_minute_is_refused_until_the_minute_from_the_first_is_over() {
+        let attempts = FailedAttempts::default();
+        let start = Instant::now();
+        for i in 0..FAILED_ATTEMPTS_PER_WINDOW {
+            assert_eq!(attempts.check_at("OLAKA", start), Ok(()), "attempt {i}");
+            attempts.record_failure_at("OLAKA", start + Duration::from_secs(u64::from(i)));
+        }
+
+        let refused = attempts.check_at("OLAKA", start + Duration::from_secs(20));
+        let other = attempts.check_at("OLAKB", start + Duration::from_secs(20));
+        let later = attempts.check_at("OLAKA", start + FAILED_ATTEMPTS_WINDOW);
+
+        assert_eq!(refused, Err(Duration::from_secs(40)));
+        assert_eq!(other, Ok(()), "another client id has a count of its own");
+        assert_eq!(later, Ok(()), "a new minute, a new count");
+    }
+
+    #[test]
+    fn a_flood_of_distinct_client_ids_stays_within_the_bound_and_keeps_the_counts_already_made() {
+        let attempts = FailedAttempts::default();
+        let now = Instant::now();
+        for _ in 0..FAILED_ATTEMPTS_PER_WINDOW {
+            attempts.record_failure_at("OLAKTARGET", now);
+        }
+        for i in 0..(2 * FAILED_ATTEMPTS_CAPACITY) {
+            let random = format!("{i:x}{}", "x".repeat(1000));
+            attempts.record_failure_at(&random, now);
+        }
+
+        assert!(attempts.tracked_ids() <= FAILED_ATTEMPTS_CAPACITY);
+        let tracked = attempts.tracked.lock().unwrap();
+        assert!(tracked.by_id.keys().all(|id| id.len() <= TRACKED_ID_BYTES));
+        drop(tracked);
+        assert!(
+            attempts.check_at("OLAKTARGET", now).is_err(),
+            "the flood did not reset the target's count"
+        );
+        assert!(
+            attempts.check_at("OLAKNEVERSEEN", now).is_err(),
+            "an id crowded out shares the flood's spent budget rather than guessing freely"
+        );
+        assert_eq!(
+            attempts.check_at("OLAKNEVERSEEN", now + FAILED_ATTEMPTS_WINDOW),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn windows_that_ended_are_forgotten() {
+        let attempts = FailedAttempts::default();
+        attempts.record_failure_at("OLAKA", Instant::now() - FAILED_ATTEMPTS_WINDOW);
+        attempts.record_failure("OLAKB");
+
+        attempts.forget_ended();
+
+        assert_eq!(attempts.tracked_ids(), 1);
     }
 }

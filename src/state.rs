@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use crate::auth::key_cache::KeyCache;
 use crate::db::DbPool;
-use crate::rate_limit::RateLimits;
+use crate::rate_limit::{FailedAttempts, RateLimits};
 use crate::secrets::Keyring;
+
+/// The lifetime of a bearer token unless configured (`USERGROUPS_TOKEN_TTL_SECONDS`).
+pub const DEFAULT_TOKEN_TTL_SECONDS: u64 = 3600;
 
 /// Limits every request is held to.
 #[derive(Debug, Clone)]
@@ -23,11 +26,17 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// The per-access-key budgets of reads and writes (429 over them). Clones share the buckets.
     pub rate_limits: RateLimits,
+    /// How long a bearer token of `POST /oauth2/v2/token` works (its `expires_in`).
+    pub token_ttl: Duration,
+    /// Failed client authentications at the token endpoint, per client id (429 past ten a
+    /// minute). Clones share the counts.
+    pub failed_token_attempts: FailedAttempts,
 }
 
 impl Default for Limits {
     /// 1 MiB bodies and 15 minutes of clock skew, as the contract sets, 10 seconds for a body,
-    /// and no rate limits.
+    /// bearer tokens that work for an hour, and no rate limits (the failed-attempts limit of the
+    /// token endpoint always applies: it guards secrets, not capacity).
     ///
     /// `serve` enforces the contract's rate limits (1000 reads and 100 writes a minute) from
     /// its configuration; a `Limits` built in code (the tests, the benchmarks, an embedding
@@ -39,6 +48,8 @@ impl Default for Limits {
             signature_skew: Duration::from_secs(15 * 60),
             request_timeout: Duration::from_secs(10),
             rate_limits: RateLimits::off(),
+            token_ttl: Duration::from_secs(DEFAULT_TOKEN_TTL_SECONDS),
+            failed_token_attempts: FailedAttempts::default(),
         }
     }
 }

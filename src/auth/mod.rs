@@ -1,6 +1,9 @@
-//! Request signing (the ONLIVESITE-HMAC-SHA256 scheme of the contract's `signing.md`), in one
-//! place for the server, the CLI, the client and the tests.
+//! Authentication, in one place for the server, the CLI, the client and the tests: request
+//! signing (the ONLIVESITE-HMAC-SHA256 scheme of the contract's `signing.md`) and the nscale
+//! dialect's bearer tokens.
 //!
+//! - [`bearer`]: the token format and the `Authorization: Bearer` header; with the `server`
+//!   feature, issuing a token and verifying one into a `Principal`.
 //! - [`canonical`]: the canonical request, the string to sign and the signature: pure functions.
 //! - [`header`]: parsing the `Authorization` and `x-onlive-site-date` headers.
 //! - [`signer`]: signing an outgoing request, for clients, the `sign` command and tests.
@@ -14,6 +17,7 @@
 //! - What an access key may do, `Permission`, is the access key record's
 //!   (`models::permission`), re-exported here.
 
+pub mod bearer;
 pub mod canonical;
 pub mod header;
 #[cfg(feature = "server")]

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{agent, item, Client, Error, SNIPPET_CHARS};
 use crate::api::nscale::{GroupRead, GroupWrite, RoleRead};
+use crate::auth::bearer;
 use crate::auth::canonical::uri_encode;
 
 /// The token endpoint, relative to the base URL.
@@ -245,7 +246,7 @@ impl NscaleClient {
             base.scheme, base.authority, base.prefix
         ));
         if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
+            request = request.header("authorization", bearer::authorization_value(token));
         }
         let mut response = match body {
             Some((content_type, bytes)) => base.agent.run(

@@ -67,7 +67,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Bearer tokens: the SHA-256 hex of each token, never the token itself.
+    access_tokens (token_hash) {
+        token_hash -> Text,
+        access_key_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(access_keys -> organizations (organization_id));
+diesel::joinable!(access_tokens -> access_keys (access_key_id));
 diesel::joinable!(user_groups -> organizations (organization_id));
 diesel::joinable!(users -> user_groups (user_group_id));
 
@@ -77,6 +87,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_groups,
     users,
     used_signatures,
+    access_tokens,
     live_counts,
 );
 

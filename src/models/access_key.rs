@@ -187,10 +187,7 @@ impl AccessKey {
 
     /// The permissions the key holds; a stored name this version does not know grants nothing.
     pub fn permission_set(&self) -> PermissionSet {
-        self.permissions
-            .split(',')
-            .filter_map(|name| name.trim().parse().ok())
-            .collect()
+        PermissionSet::from_stored(&self.permissions)
     }
 }
 

@@ -107,6 +107,14 @@ impl PermissionSet {
     pub fn names(self) -> Vec<&'static str> {
         self.iter().map(Permission::as_str).collect()
     }
+
+    /// The set an access key row stores (comma-separated names); a stored name this version does
+    /// not know grants nothing, so a newer version's permission never widens an older one's key.
+    pub fn from_stored(list: &str) -> Self {
+        list.split(',')
+            .filter_map(|name| name.trim().parse().ok())
+            .collect()
+    }
 }
 
 impl FromIterator<Permission> for PermissionSet {

@@ -1,12 +1,17 @@
 //! Reading client input strictly, so every bad field becomes one entry of a 400's `errors`:
 //! the JSON content type (415), the JSON object body (unknown, repeated and mistyped fields),
-//! the query string (decoded exactly as the signature's canonical query decodes it) and path ids.
+//! the query string (decoded exactly as the signature's canonical query decodes it) and path ids;
+//! and before all of them the body itself, read once within the limits ([`read_body`]).
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::collections::HashSet;
+use std::time::Duration;
 
-use actix_web::http::header::CONTENT_TYPE;
+use actix_web::dev::Payload;
+use actix_web::http::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::HttpRequest;
+use futures_util::StreamExt;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -15,6 +20,43 @@ use super::error::{ApiError, FieldErrors};
 use crate::auth::canonical;
 use crate::domain::{rules, PageRequest};
 use crate::limits;
+
+/// Reads the whole body within `timeout` (408 after), refusing it as soon as it passes `limit`
+/// bytes (413; at once when `Content-Length` already says so). The authentication middleware
+/// reads every `/api/v1/` body with it, and the unsigned token endpoint its own, so both hold a
+/// client to the same limits.
+pub async fn read_body(
+    headers: &HeaderMap,
+    payload: Payload,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    actix_web::rt::time::timeout(timeout, read_payload(payload, limit))
+        .await
+        .map_err(|_| ApiError::RequestTimeout {
+            seconds: timeout.as_secs(),
+        })?
+}
+
+async fn read_payload(mut payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::invalid_field("body", format!("body could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
 
 /// 415 unless the request declares a JSON body: `application/json` or `application/*+json`,
 /// with no parameter other than `charset=utf-8`, in exactly one `Content-Type` header (a body

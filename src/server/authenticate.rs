@@ -6,7 +6,10 @@
 //! 2. verifies the signature before any route or input is looked at, so routes are not
 //!    revealed to unsigned callers (401). Everything but the key runs before any database work
 //!    (the headers, the date window, the string to sign); the key comes from the instance's
-//!    cache, and only when the cache has nothing fresh from one lookup on a pooled connection;
+//!    cache, and only when the cache has nothing fresh from one lookup on a pooled connection.
+//!    A request with `Authorization: Bearer` presents a token of `POST /oauth2/v2/token`
+//!    instead: a token that cannot be one is refused before any query, any other is checked by
+//!    one statement (token, expiry and the key's revocation at once), never cached;
 //! 3. counts the verified request against its access key's rate limit (429 over it, with
 //!    `Retry-After`). Only now, so an unsigned or forged flood never spends a real key's budget;
 //!    and before routing, so 429 wins over 404/405, 403, 415 and 400;
@@ -23,15 +26,15 @@
 use std::time::Duration;
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::web;
 use actix_web::{Error, HttpMessage, ResponseError};
-use futures_util::StreamExt;
 
 use std::sync::Arc;
 
+use crate::auth::bearer;
 use crate::auth::key_cache::Lookup;
 use crate::auth::verify::{self, Claim, ReplayGuard, SignedParts};
 use crate::auth::{AuthError, AuthFailure};
@@ -39,6 +42,7 @@ use crate::db;
 use crate::metrics;
 use crate::rate_limit::{Decision, RequestClass};
 use crate::routes::caller::PendingGuard;
+use crate::routes::input::read_body;
 use crate::routes::{ApiError, Caller};
 use crate::state::AppState;
 
@@ -46,42 +50,6 @@ use crate::state::AppState;
 pub const RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 /// How many more requests of that class the key may make right now.
 pub const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-
-/// Reads the whole body within `timeout` (408 after), refusing it as soon as it passes `limit`
-/// bytes.
-async fn read_body(
-    req: &mut ServiceRequest,
-    limit: usize,
-    timeout: Duration,
-) -> Result<Bytes, ApiError> {
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(ApiError::PayloadTooLarge { limit });
-    }
-    let payload = req.take_payload();
-    actix_web::rt::time::timeout(timeout, read_payload(payload, limit))
-        .await
-        .map_err(|_| ApiError::RequestTimeout {
-            seconds: timeout.as_secs(),
-        })?
-}
-
-async fn read_payload(mut payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|e| ApiError::invalid_field("body", format!("body could not be read: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
 
 /// Authenticates every request under `/api/v1/` (see the module docs).
 pub async fn authenticate(
@@ -157,7 +125,30 @@ fn add_rate_limit_headers(headers: &mut HeaderMap, decision: Decision) {
 
 async fn verify(req: &mut ServiceRequest, state: &AppState) -> Result<Caller, ApiError> {
     let limits = &state.limits;
-    let body = read_body(req, limits.body_limit, limits.request_timeout).await?;
+    let payload = req.take_payload();
+    let body = read_body(
+        req.headers(),
+        payload,
+        limits.body_limit,
+        limits.request_timeout,
+    )
+    .await?;
+    if let Some(token) = bearer::token_of(req.headers())? {
+        // Never cached: revoking the key must end its tokens at once on every instance, and the
+        // one statement that checks the token also checks the key.
+        let token_hash = bearer::token_hash(token);
+        let principal = db::run(&state.pool, move |conn| {
+            bearer::verify(conn, &token_hash, db::now())
+        })
+        .await?;
+        // No replay guard: a bearer request carries no signature to replay, and the token is
+        // the credential whatever the request.
+        return Ok(Caller {
+            principal,
+            body,
+            guard: None,
+        });
+    }
     let skew = state.limits.signature_skew;
     let claim = Claim::from_headers(req.headers(), chrono::Utc::now(), skew)?;
     let string_to_sign = claim.string_to_sign(&SignedParts {

@@ -15,9 +15,10 @@ use actix_web::{web, App, Error, HttpMessage, HttpServer, ResponseError};
 use crate::config::Config;
 use crate::db::{self, DbPool};
 use crate::metrics;
-use crate::models::UsedSignature;
-use crate::rate_limit::RateLimits;
+use crate::models::{AccessToken, UsedSignature};
+use crate::rate_limit::{FailedAttempts, RateLimits};
 use crate::routes::nscale::error::nscale_errors;
+use crate::routes::nscale::token;
 use crate::routes::ApiError;
 use crate::routes::{groups, health, nscale, route_not_found, users};
 use crate::state::AppState;
@@ -167,10 +168,13 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 /// | `/api/v1/organizations/{organizationID}/groups/{groupid}` | GET, PUT, DELETE: nscale |
 /// | `/api/v1/organizations/{organizationID}/roles` | GET: nscale |
 /// | `/metrics` | GET, unsigned: Prometheus text ([`crate::metrics`]) |
+/// | `/oauth2/v2/token` | POST, unsigned: bearer tokens for access keys ([`token`]) |
 ///
-/// Everything under `/api/v1` is signed: the authentication middleware runs before routing, so
-/// an unsigned caller learns nothing about which routes exist, and it counts each verified
-/// request against its access key's rate limit, also before routing.
+/// Everything under `/api/v1` is signed (or presents a bearer token of `/oauth2/v2/token`): the
+/// authentication middleware runs before routing, so an unsigned caller learns nothing about
+/// which routes exist, and it counts each verified request against its access key's rate limit,
+/// also before routing. The token endpoint is outside that scope: it is how a client without a
+/// signature gets its credential.
 pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
     configure_routes(cfg, state, MetricsRoute::Served);
 }
@@ -223,6 +227,11 @@ fn configure_routes(cfg: &mut web::ServiceConfig, state: AppState, metrics_route
                 web::resource("/docs/{file}")
                     .route(web::get().to(docs::get_asset))
                     .default_service(method_not_allowed("GET")),
+            )
+            .service(
+                web::resource("/oauth2/v2/token")
+                    .route(web::post().to(token::issue_token))
+                    .default_service(web::to(token::token_method_not_allowed)),
             )
             .service(
                 web::scope("/api/v1")
@@ -310,7 +319,8 @@ fn configure_metrics_only(cfg: &mut web::ServiceConfig, state: AppState) {
     );
 }
 
-/// How often expired replay-guard entries are pruned, and full rate-limit buckets forgotten.
+/// How often expired replay-guard entries and bearer tokens are pruned, and full rate-limit
+/// buckets and ended failed-attempt windows forgotten.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Listens on every address `bind` resolves to (as actix's own `bind` does), before anything
@@ -396,6 +406,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     crate::secrets::warn_about_foreign_keys(&pool, &master_keys);
     let limits = config.limits();
     let rate_limits = limits.rate_limits.clone();
+    let failed_token_attempts = limits.failed_token_attempts.clone();
     let request_timeout = limits.request_timeout;
     let state = AppState {
         pool: pool.clone(),
@@ -435,8 +446,8 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             None
         }
     };
-    actix_web::rt::spawn(prune_used_signatures(pool));
-    actix_web::rt::spawn(forget_full_buckets(rate_limits));
+    actix_web::rt::spawn(prune_expired_rows(pool));
+    actix_web::rt::spawn(forget_full_buckets(rate_limits, failed_token_attempts));
     running
         .await
         .map_err(|e| format!("the HTTP server stopped abnormally: {e}"))??;
@@ -478,16 +489,19 @@ fn metrics_server(
     Ok(handle)
 }
 
-/// Keeps the rate limiter's memory to the keys in recent use.
-async fn forget_full_buckets(rate_limits: RateLimits) {
+/// Keeps the rate limiters' memory to the keys and client ids in recent use.
+async fn forget_full_buckets(rate_limits: RateLimits, failed_token_attempts: FailedAttempts) {
     let mut interval = actix_web::rt::time::interval(PRUNE_INTERVAL);
     loop {
         interval.tick().await;
         rate_limits.forget_full_buckets();
+        failed_token_attempts.forget_ended();
     }
 }
 
-async fn prune_used_signatures(pool: DbPool) {
+/// Deletes the replay guard's expired entries and the expired bearer tokens, each in a write of
+/// its own, so a failure of one does not hold back the other.
+async fn prune_expired_rows(pool: DbPool) {
     let mut interval = actix_web::rt::time::interval(PRUNE_INTERVAL);
     loop {
         interval.tick().await;
@@ -495,6 +509,11 @@ async fn prune_used_signatures(pool: DbPool) {
             Ok(0) => {}
             Ok(pruned) => log::debug!("pruned {pruned} expired replay-guard entries"),
             Err(e) => log::warn!("pruning the replay guard failed: {e}"),
+        }
+        match db::write(&pool, |conn| AccessToken::prune_expired(conn, db::now())).await {
+            Ok(0) => {}
+            Ok(pruned) => log::debug!("pruned {pruned} expired bearer tokens"),
+            Err(e) => log::warn!("pruning the bearer tokens failed: {e}"),
         }
     }
 }

@@ -596,6 +596,12 @@ async fn the_document_is_served_unsigned_as_openapi_3_json_with_the_signature_sc
     assert_eq!(scheme["type"], "apiKey", "{scheme}");
     assert_eq!(scheme["in"], "header", "{scheme}");
     assert_eq!(scheme["name"], "Authorization", "{scheme}");
+    let oauth2 = &document["components"]["securitySchemes"]["oauth2"];
+    assert_eq!(oauth2["type"], "oauth2", "{oauth2}");
+    assert_eq!(
+        oauth2["flows"]["clientCredentials"]["tokenUrl"], "/oauth2/v2/token",
+        "{oauth2}"
+    );
     let description = scheme["description"].as_str().unwrap_or_default();
     for needed in [
         "ONLIVESITE-HMAC-SHA256",
@@ -620,8 +626,8 @@ async fn the_document_is_served_unsigned_as_openapi_3_json_with_the_signature_sc
             } else if path.starts_with("/api/v1/") {
                 assert_eq!(
                     security,
-                    &json!([{"onlivesite": []}]),
-                    "{method} {path} must require the signature"
+                    &json!([{"onlivesite": []}, {"oauth2": []}]),
+                    "{method} {path} must require the signature or a bearer token"
                 );
             } else {
                 assert!(security.is_null(), "{method} {path} must be unsigned");
@@ -951,7 +957,11 @@ async fn every_signed_operation_documents_the_answers_all_signed_routes_share_an
                 .keys()
                 .map(String::as_str)
                 .collect();
-            let takes_body = operation.get("requestBody").is_some();
+            // 415 is the answer to a body that is not JSON; the token endpoint takes a form and
+            // answers anything else 400 `invalid_request`, as RFC 6749 §5.2 has it.
+            let takes_body = operation["requestBody"]["content"]
+                .get("application/json")
+                .is_some();
             let mut shared = if path.starts_with("/api/v1/") {
                 vec!["401", "408", "413", "429", "500", "503"]
             } else if path == "/readyz" {
@@ -971,7 +981,7 @@ async fn every_signed_operation_documents_the_answers_all_signed_routes_share_an
             assert_eq!(
                 statuses.contains("415"),
                 takes_body,
-                "{method} {path}: 415 exactly when the operation takes a body"
+                "{method} {path}: 415 exactly when the operation takes a JSON body"
             );
             checked += 1;
         }

@@ -6,4 +6,5 @@ mod cross_dialect;
 mod errors;
 mod groups;
 mod roles;
+mod sdk;
 mod tokens;

@@ -61,7 +61,9 @@ fn named(name: &str) -> GroupWrite {
 }
 
 /// The dialect's error answer of a call that must have failed with one.
-fn nscale_error(result: Result<impl std::fmt::Debug, Error>) -> usergroups::client::nscale::NscaleError {
+fn nscale_error(
+    result: Result<impl std::fmt::Debug, Error>,
+) -> usergroups::client::nscale::NscaleError {
     match result {
         Err(Error::Nscale(e)) => *e,
         other => panic!("expected the dialect's error answer, got {other:?}"),
@@ -98,7 +100,14 @@ fn the_nscale_example_beside_the_first_run_file_walks_the_whole_story() {
         "{printed}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for step in ["== 1.", "== 3.", "== 5.", "== 7.", "== 8.", "OK: the whole story"] {
+    for step in [
+        "== 1.",
+        "== 3.",
+        "== 5.",
+        "== 7.",
+        "== 8.",
+        "OK: the whole story",
+    ] {
         assert!(printed.contains(step), "{step} missing from:\n{printed}");
     }
     assert!(printed.contains("\"deletionTime\""), "{printed}");
@@ -148,19 +157,27 @@ fn the_dialects_refusals_come_back_as_its_error_codes() {
     let invalid = nscale_error(live.client.create_group(&named("not a label!")));
     let missing = nscale_error(live.client.get_group(&uuid::Uuid::new_v4().to_string()));
 
-    assert_eq!((conflict.status_code, conflict.error.as_str()), (409, "conflict"));
+    assert_eq!(
+        (conflict.status_code, conflict.error.as_str()),
+        (409, "conflict")
+    );
     assert_eq!(
         (invalid.status_code, invalid.error.as_str()),
         (400, "invalid_request")
     );
-    assert_eq!((missing.status_code, missing.error.as_str()), (404, "not_found"));
+    assert_eq!(
+        (missing.status_code, missing.error.as_str()),
+        (404, "not_found")
+    );
     assert!(missing.request_id.is_some(), "the request id is kept");
 }
 
 #[test]
 fn once_its_key_is_revoked_the_client_refetches_and_gets_invalid_client() {
     let live = Live::start();
-    live.client.list_groups().expect("a first call fetches a token");
+    live.client
+        .list_groups()
+        .expect("a first call fetches a token");
     let key = live.client.token().unwrap();
     assert!(!key.is_empty());
     let (credentials, _) = first_run_credentials(&live.dir.0);
