@@ -65,7 +65,20 @@ echo "server on http://$ADDRESS (seed $SEED, at most $MAX_EXAMPLES examples per 
 
 USERGROUPS_ACCESS_KEY_ID="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["accessKeyId"])' "$WORK/usergroups-credentials.json")"
 USERGROUPS_SECRET_ACCESS_KEY="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["secretAccessKey"])' "$WORK/usergroups-credentials.json")"
-export USERGROUPS_ACCESS_KEY_ID USERGROUPS_SECRET_ACCESS_KEY
+USERGROUPS_ORGANIZATION_ID="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["organizationId"])' "$WORK/usergroups-credentials.json")"
+export USERGROUPS_ACCESS_KEY_ID USERGROUPS_SECRET_ACCESS_KEY USERGROUPS_ORGANIZATION_ID
+
+# The nscale operations are called with a bearer token of the token endpoint: the token flow
+# itself is exercised here once, the operations then get it as a fixed token (it outlives the
+# run). printf is a builtin, so the secret is on no command line.
+USERGROUPS_BEARER_TOKEN="$(printf 'grant_type=client_credentials&client_id=%s&client_secret=%s' \
+    "$USERGROUPS_ACCESS_KEY_ID" "$USERGROUPS_SECRET_ACCESS_KEY" |
+  curl -sf "http://$ADDRESS/oauth2/v2/token" -H 'Content-Type: application/x-www-form-urlencoded' --data-binary @- |
+  "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+if [ -z "$USERGROUPS_BEARER_TOKEN" ]; then
+  echo "the token endpoint issued no token for the first-run key"; exit 1
+fi
+export USERGROUPS_BEARER_TOKEN
 
 status=0
 # One worker: with several, Schemathesis parses Python sources from several threads, and this
@@ -95,6 +108,10 @@ if grep -qE '"[A-Z]+ /api/v1/[^"]*" 401 ' "$WORK/server.log"; then
 fi
 if ! grep -qE '"POST /api/v1/[^"]*" 201 ' "$WORK/server.log"; then
   echo "no create succeeded: the run did not reach the handlers"
+  status=1
+fi
+if ! grep -qE '"POST /api/v1/organizations/[^"]*/groups" 201 ' "$WORK/server.log"; then
+  echo "no nscale create succeeded: the bearer token or the organization did not get through"
   status=1
 fi
 if grep -q "panicked" "$WORK/server.log"; then

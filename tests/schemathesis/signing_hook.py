@@ -1,10 +1,17 @@
-"""Schemathesis hook: signs every request to /api/v1/ with ONLIVESITE-HMAC-SHA256 (signing.md).
+"""Schemathesis hook: signs every request to /api/v1/ with ONLIVESITE-HMAC-SHA256 (signing.md),
+and sends the nscale dialect's requests (/api/v1/organizations/…) with a bearer token instead.
 
 Loaded by `.ci/schemathesis.sh` through SCHEMATHESIS_HOOKS. Signing happens at the last
 moment, on the `requests.PreparedRequest` about to be sent, so the signature covers exactly the
 method, path, query and body bytes that go on the wire, whatever Schemathesis generated. Each
 request carries a random `x-onlive-site-nonce` among its signed headers, so two identical writes
 in one second are not refused as replays.
+
+The nscale requests carry USERGROUPS_BEARER_TOKEN (fetched by the CI script from the token
+endpoint), and three in four of them name the key's own organization, USERGROUPS_ORGANIZATION_ID,
+in place of the generated one: a generated UUID is never the key's organization, so without this
+every such request would stop at the 403 and never reach the handlers. Which ones is decided by
+a hash of the URL, so a run stays reproducible under its seed.
 
 The credentials come from USERGROUPS_ACCESS_KEY_ID and USERGROUPS_SECRET_ACCESS_KEY. The
 algorithm is the contract's `sign.py`, copied rather than imported (this tree must not depend on
@@ -22,6 +29,7 @@ import urllib.parse
 import uuid
 
 SIGNED_PREFIX = "/api/v1/"
+NSCALE_PREFIX = "/api/v1/organizations/"
 UNRESERVED = re.compile(rb"[A-Za-z0-9\-_.~]")
 
 
@@ -103,16 +111,35 @@ def sign(request, key_id: str, secret: str) -> None:
     )
 
 
+def present_token(request, token: str, organization_id: str) -> None:
+    """Sends an nscale request with the bearer token, mostly for the key's own organization."""
+    url = urllib.parse.urlsplit(request.url)
+    segments = url.path.split("/")
+    # ['', 'api', 'v1', 'organizations', '<organizationID>', …]
+    if len(segments) > 4 and hashlib.sha256(request.url.encode()).digest()[0] % 4 != 0:
+        segments[4] = organization_id
+        request.url = urllib.parse.urlunsplit(url._replace(path="/".join(segments)))
+    for name in list(request.headers):
+        if name.lower() == "authorization":
+            del request.headers[name]
+    request.headers["authorization"] = f"Bearer {token}"
+
+
 def install() -> None:
-    """Makes every `requests` session sign what it sends under /api/v1/."""
+    """Makes every `requests` session sign what it sends under /api/v1/ (or present the token)."""
     import requests
 
     key_id = os.environ["USERGROUPS_ACCESS_KEY_ID"]
     secret = os.environ["USERGROUPS_SECRET_ACCESS_KEY"]
+    token = os.environ.get("USERGROUPS_BEARER_TOKEN")
+    organization_id = os.environ.get("USERGROUPS_ORGANIZATION_ID")
     send = requests.Session.send
 
     def signing_send(self, request, **kwargs):
-        if urllib.parse.urlsplit(request.url).path.startswith(SIGNED_PREFIX):
+        path = urllib.parse.urlsplit(request.url).path
+        if path.startswith(NSCALE_PREFIX) and token and organization_id:
+            present_token(request, token, organization_id)
+        elif path.startswith(SIGNED_PREFIX):
             sign(request, key_id, secret)
         return send(self, request, **kwargs)
 
