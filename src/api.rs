@@ -10,7 +10,11 @@
 //! so they sit under `cfg_attr(feature = "server", …)` and the client builds without utoipa.
 
 use crate::role::Role;
+
+pub mod lifecycle;
+
 use chrono::{DateTime, Utc};
+pub use lifecycle::{DeletedGroup, DeletedUser, Event, EventPage};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 

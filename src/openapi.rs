@@ -21,10 +21,11 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, ToResponse};
 
 use crate::api::{
-    CreateGroup, CreateUser, ErrorBody, FieldError, Group, Page, UpdateGroup, UpdateUser, User,
+    CreateGroup, CreateUser, DeletedGroup, DeletedUser, ErrorBody, Event, EventPage, FieldError,
+    Group, Page, UpdateGroup, UpdateUser, User,
 };
 use crate::routes::ApiError;
-use crate::routes::{groups, health, metrics, users, JSON_UTF8};
+use crate::routes::{deleted, events, groups, health, metrics, users, JSON_UTF8};
 
 /// The name of the security scheme every `/api/v1` operation requires.
 pub const SECURITY_SCHEME: &str = "onlivesite";
@@ -94,6 +95,11 @@ longer than the request timeout (10 seconds by default) is answered 408.";
         users::get_user,
         users::update_user,
         users::delete_user,
+        deleted::list_deleted_groups,
+        deleted::restore_group,
+        deleted::list_deleted_users,
+        deleted::restore_user,
+        events::list_events,
         health::healthz,
         health::readyz,
         metrics::get_metrics,
@@ -105,6 +111,12 @@ longer than the request timeout (10 seconds by default) is answered 408.";
             User,
             Page<Group>,
             Page<User>,
+            DeletedGroup,
+            DeletedUser,
+            Page<DeletedGroup>,
+            Page<DeletedUser>,
+            Event,
+            EventPage,
             CreateGroup,
             UpdateGroup,
             CreateUser,
@@ -129,6 +141,9 @@ longer than the request timeout (10 seconds by default) is answered 408.";
         (name = "user-groups",
             description = "User groups: create, list, read, partially update and soft-delete."),
         (name = "users", description = "Users and their membership of one group (`userGroupId`)."),
+        (name = "lifecycle", description = "Deleted groups and users (listed until the \
+            retention purge removes them, and restored), and the change feed. Every permission \
+            of these routes must be granted by name: no key has one by default."),
         (name = "service", description = "Unsigned probes and this document."),
     ),
 )]

@@ -23,11 +23,14 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// The per-access-key budgets of reads and writes (429 over them). Clones share the buckets.
     pub rate_limits: RateLimits,
+    /// How long a soft-deleted group or user (and an event of the change feed) is kept before the
+    /// purge removes it: the deleted listings' `purgeAt` is `deletedAt` plus this.
+    pub retention: Duration,
 }
 
 impl Default for Limits {
     /// 1 MiB bodies and 15 minutes of clock skew, as the contract sets, 10 seconds for a body,
-    /// and no rate limits.
+    /// no rate limits, and 30 days of retention for deleted rows.
     ///
     /// `serve` enforces the contract's rate limits (1000 reads and 100 writes a minute) from
     /// its configuration; a `Limits` built in code (the tests, the benchmarks, an embedding
@@ -39,6 +42,7 @@ impl Default for Limits {
             signature_skew: Duration::from_secs(15 * 60),
             request_timeout: Duration::from_secs(10),
             rate_limits: RateLimits::off(),
+            retention: Duration::from_secs(crate::limits::DEFAULT_RETENTION_DAYS * 24 * 3600),
         }
     }
 }

@@ -33,6 +33,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        deleted_by -> Nullable<Text>,
     }
 }
 
@@ -51,6 +53,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        deleted_by -> Nullable<Text>,
     }
 }
 
@@ -72,6 +76,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     used_signatures,
     live_counts,
+    event_sequences,
+    events,
+    idempotency_keys,
 );
 
 diesel::table! {
@@ -80,5 +87,38 @@ diesel::table! {
         organization_id -> Text,
         kind -> Text,
         n -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The last event sequence number of each organization (the change feed's order).
+    event_sequences (organization_id) {
+        organization_id -> Text,
+        last -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The change feed: one row per change of a group or user, in the change's transaction.
+    events (organization_id, seq) {
+        organization_id -> Text,
+        seq -> BigInt,
+        event_type -> Text,
+        resource_id -> Text,
+        actor -> Text,
+        occurred_at -> Timestamp,
+        resource -> Text,
+    }
+}
+
+diesel::table! {
+    /// The stored first answers of creates sent with an `Idempotency-Key`.
+    idempotency_keys (access_key_id, idempotency_key) {
+        access_key_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        body -> Text,
+        expires_at -> Timestamp,
     }
 }

@@ -14,11 +14,12 @@ use actix_web::{web, App, Error, HttpMessage, HttpServer, ResponseError};
 
 use crate::config::Config;
 use crate::db::{self, DbPool};
+use crate::domain::purge;
 use crate::metrics;
-use crate::models::UsedSignature;
+use crate::models::{idempotency, UsedSignature};
 use crate::rate_limit::RateLimits;
 use crate::routes::ApiError;
-use crate::routes::{groups, health, route_not_found, users};
+use crate::routes::{deleted, events, groups, health, route_not_found, users};
 use crate::state::AppState;
 use crate::{docs, openapi};
 use authenticate::authenticate;
@@ -162,6 +163,9 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 /// | `/api/v1/user-groups/{id}` | GET, PUT, DELETE |
 /// | `/api/v1/users[/]` | GET (list), POST (create) |
 /// | `/api/v1/users/{id}` | GET, PUT, DELETE |
+/// | `/api/v1/deleted-user-groups[/]`, `/api/v1/deleted-users[/]` | GET (the deleted listings) |
+/// | `/api/v1/deleted-user-groups/{id}/restore`, `/api/v1/deleted-users/{id}/restore` | POST |
+/// | `/api/v1/events[/]` | GET (the change feed) |
 /// | `/metrics` | GET, unsigned: Prometheus text ([`crate::metrics`]) |
 ///
 /// Everything under `/api/v1` is signed: the authentication middleware runs before routing, so
@@ -248,6 +252,37 @@ fn configure_routes(cfg: &mut web::ServiceConfig, state: AppState, metrics_route
                             .route(web::put().to(users::update_user))
                             .route(web::delete().to(users::delete_user))
                             .default_service(method_not_allowed("GET, PUT, DELETE")),
+                    )
+                    .service(
+                        web::resource(["/deleted-user-groups", "/deleted-user-groups/"])
+                            .route(web::get().to(deleted::list_deleted_groups))
+                            .default_service(method_not_allowed("GET")),
+                    )
+                    .service(
+                        web::resource([
+                            "/deleted-user-groups/{id}/restore",
+                            "/deleted-user-groups/{id}/restore/",
+                        ])
+                        .route(web::post().to(deleted::restore_group))
+                        .default_service(method_not_allowed("POST")),
+                    )
+                    .service(
+                        web::resource(["/deleted-users", "/deleted-users/"])
+                            .route(web::get().to(deleted::list_deleted_users))
+                            .default_service(method_not_allowed("GET")),
+                    )
+                    .service(
+                        web::resource([
+                            "/deleted-users/{id}/restore",
+                            "/deleted-users/{id}/restore/",
+                        ])
+                        .route(web::post().to(deleted::restore_user))
+                        .default_service(method_not_allowed("POST")),
+                    )
+                    .service(
+                        web::resource(["/events", "/events/"])
+                            .route(web::get().to(events::list_events))
+                            .default_service(method_not_allowed("GET")),
                     )
                     .default_service(web::to(route_not_found)),
             )
@@ -395,6 +430,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             None
         }
     };
+    actix_web::rt::spawn(purge_expired(pool.clone(), config.retention.retention()));
     actix_web::rt::spawn(prune_used_signatures(pool));
     actix_web::rt::spawn(forget_full_buckets(rate_limits));
     server.run().await?;
@@ -453,6 +489,56 @@ async fn prune_used_signatures(pool: DbPool) {
             Ok(0) => {}
             Ok(pruned) => log::debug!("pruned {pruned} expired replay-guard entries"),
             Err(e) => log::warn!("pruning the replay guard failed: {e}"),
+        }
+        match db::write(&pool, |conn| idempotency::prune_expired(conn, db::now())).await {
+            Ok(0) => {}
+            Ok(pruned) => log::debug!("pruned {pruned} expired idempotency keys"),
+            Err(e) => log::warn!("pruning the idempotency keys failed: {e}"),
+        }
+    }
+}
+
+/// How often the retention purge looks for expired deleted rows and events.
+const PURGE_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Most batches one purge round runs, so a large backlog is worked off over several rounds
+/// rather than holding the SQLite writer's queue for long.
+const PURGE_BATCHES_PER_ROUND: usize = 20;
+
+/// The retention purge of `serve` ([`crate::domain::purge`]): every [`PURGE_INTERVAL`], batches
+/// of expired users, then groups, then events, each its own write. Safe beside the other
+/// instances' purges and the `purge` command.
+async fn purge_expired(pool: DbPool, retention: Duration) {
+    let mut interval = actix_web::rt::time::interval(PURGE_INTERVAL);
+    loop {
+        interval.tick().await;
+        let cutoff = purge::cutoff(db::now(), retention);
+        let mut purged = purge::Purged::default();
+        let mut batches = 0;
+        for kind in purge::Purge::PASS {
+            while batches < PURGE_BATCHES_PER_ROUND {
+                batches += 1;
+                match db::write(&pool, move |conn| purge::batch(conn, kind, cutoff)).await {
+                    Ok(n) => {
+                        purged.add(kind, n);
+                        if n < crate::limits::PURGE_BATCH as usize {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        log::warn!("the retention purge failed: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+        if purged != purge::Purged::default() {
+            log::info!(
+                "retention purge: {} users, {} groups, {} events removed",
+                purged.users,
+                purged.groups,
+                purged.events
+            );
         }
     }
 }
