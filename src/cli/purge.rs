@@ -33,7 +33,9 @@ pub(super) fn run(args: PurgeArgs) -> Result<(), Box<dyn Error>> {
     let mut purged = Purged::default();
     for kind in Purge::PASS {
         loop {
-            let n = db::write_transaction(&mut conn, |conn| purge::batch(conn, kind, cutoff))?;
+            let n = db::write_transaction(&mut conn, |conn| {
+                purge::batch(conn, kind, cutoff, PURGE_BATCH)
+            })?;
             purged.add(kind, n);
             if n < PURGE_BATCH as usize {
                 break;

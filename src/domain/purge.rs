@@ -1,6 +1,6 @@
 //! The retention purge, the only physical removal of groups and users: soft-deleted rows whose
 //! `deleted_at` is older than the retention, and change-feed events older than it, are removed
-//! in bounded batches ([`crate::limits::PURGE_BATCH`] rows per transaction), each purged group
+//! in bounded batches ([`crate::limits::PURGE_BATCH`] rows per transaction by default), each purged group
 //! or user leaving a `…purged` event by `system:retention`.
 //!
 //! Several purges may run at once (every instance runs one, and the `purge` command): on
@@ -23,7 +23,6 @@ use super::lifecycle::{group_event, user_event};
 use super::{DomainError, Group, GroupId, User, UserId};
 use crate::db::schema::{user_groups, users};
 use crate::db::DbConnection;
-use crate::limits::PURGE_BATCH;
 
 /// What one batch removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,27 +70,33 @@ pub fn cutoff(now: NaiveDateTime, retention: std::time::Duration) -> NaiveDateTi
         .unwrap_or(NaiveDateTime::MIN)
 }
 
-/// Removes one batch of `kind` deleted before `cutoff`, inside the transaction open on `conn`
-/// (run it in its own write transaction). Returns how many rows it removed: fewer than
-/// [`PURGE_BATCH`] means none was left for this purge (a concurrent purge may hold the rest).
+/// Removes one batch of at most `size` rows of `kind` deleted (or, for events, made) before
+/// `cutoff`, inside the transaction open on `conn` (run it in its own write transaction; the
+/// service uses [`crate::limits::PURGE_BATCH`]). Returns how many rows it removed: fewer than
+/// `size` means none was left for this purge (a concurrent purge may hold the rest).
 pub fn batch(
     conn: &mut DbConnection,
     kind: Purge,
     cutoff: NaiveDateTime,
+    size: i64,
 ) -> Result<usize, DomainError> {
     match kind {
-        Purge::Users => purge_users(conn, cutoff),
-        Purge::Groups => purge_groups(conn, cutoff),
-        Purge::Events => purge_events(conn, cutoff),
+        Purge::Users => purge_users(conn, cutoff, size),
+        Purge::Groups => purge_groups(conn, cutoff, size),
+        Purge::Events => purge_events(conn, cutoff, size),
     }
 }
 
-fn purge_users(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<usize, DomainError> {
+fn purge_users(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    size: i64,
+) -> Result<usize, DomainError> {
     let expired = || {
         users::table
             .filter(users::deleted_at.lt(cutoff))
             .order(users::deleted_at.asc())
-            .limit(PURGE_BATCH)
+            .limit(size)
     };
     // The selection's backend is fixed where each arm uses it.
     let mut rows: Vec<User> = match conn {
@@ -116,12 +121,16 @@ fn purge_users(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<usize, 
     Ok(rows.len())
 }
 
-fn purge_groups(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<usize, DomainError> {
+fn purge_groups(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    size: i64,
+) -> Result<usize, DomainError> {
     let expired = || {
         user_groups::table
             .filter(user_groups::deleted_at.lt(cutoff))
             .order(user_groups::deleted_at.asc())
-            .limit(PURGE_BATCH)
+            .limit(size)
     };
     // The selection's backend is fixed where each arm uses it.
     let mut rows: Vec<Group> = match conn {
@@ -152,7 +161,11 @@ fn purge_groups(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<usize,
     Ok(rows.len())
 }
 
-fn purge_events(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<usize, DomainError> {
+fn purge_events(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    size: i64,
+) -> Result<usize, DomainError> {
     // Backend-specific only in how a bounded delete names its rows.
     const PG: &str = "DELETE FROM events WHERE (organization_id, seq) IN (SELECT organization_id, \
         seq FROM events WHERE occurred_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
@@ -161,11 +174,11 @@ fn purge_events(conn: &mut DbConnection, cutoff: NaiveDateTime) -> Result<usize,
     let removed = match conn {
         DbConnection::Pg(c) => diesel::sql_query(PG)
             .bind::<Timestamp, _>(cutoff)
-            .bind::<BigInt, _>(PURGE_BATCH)
+            .bind::<BigInt, _>(size)
             .execute(c)?,
         DbConnection::Sqlite(c) => diesel::sql_query(SQLITE)
             .bind::<Timestamp, _>(cutoff)
-            .bind::<BigInt, _>(PURGE_BATCH)
+            .bind::<BigInt, _>(size)
             .execute(c)?,
     };
     Ok(removed)

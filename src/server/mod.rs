@@ -518,7 +518,11 @@ async fn purge_expired(pool: DbPool, retention: Duration) {
         for kind in purge::Purge::PASS {
             while batches < PURGE_BATCHES_PER_ROUND {
                 batches += 1;
-                match db::write(&pool, move |conn| purge::batch(conn, kind, cutoff)).await {
+                match db::write(&pool, move |conn| {
+                    purge::batch(conn, kind, cutoff, crate::limits::PURGE_BATCH)
+                })
+                .await
+                {
                     Ok(n) => {
                         purged.add(kind, n);
                         if n < crate::limits::PURGE_BATCH as usize {
