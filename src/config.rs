@@ -326,7 +326,7 @@ mod tests {
         assert_eq!(week.retention, Duration::from_secs(7 * 24 * 3600));
 
         for bad in ["0", "-1", "soon", "36501"] {
-            let text = config(&["--retention-days", bad])
+            let text = config(&[&format!("--retention-days={bad}")])
                 .expect_err(bad)
                 .to_string();
             assert!(text.contains("USERGROUPS_RETENTION_DAYS"), "{bad}: {text}");

@@ -9,6 +9,8 @@
 //! then served as the same bytes. `tests/api/openapi.rs` checks it against the routes that
 //! [`crate::server::configure`] registers and validates every example in it against its schema.
 
+mod lifecycle;
+
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
@@ -19,6 +21,8 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, ToResponse};
+
+use lifecycle::LifecycleHeaders;
 
 use crate::api::{
     CreateGroup, CreateUser, DeletedGroup, DeletedUser, ErrorBody, Event, EventPage, FieldError,
@@ -60,7 +64,9 @@ the API browser at `/docs` (a page for people, not an operation).\n\n\
 Everything but `/metrics` (the Prometheus text format) is JSON (`application/json; \
 charset=utf-8`); times are RFC 3339 UTC with whole \
 seconds (`2025-05-22T10:30:00Z`); ids are lowercase UUID v7. Deletion is a soft delete: the \
-final object is returned with `deletedAt` and is never visible again.\n\n\
+final object is returned with `deletedAt` and is never visible again through the routes of \
+groups and users; the `lifecycle` routes list and restore deleted rows until the retention \
+purge removes them, and serve the change feed.\n\n\
 The trailing-slash form of each path (`/api/v1/user-groups/`, `/api/v1/users/{id}/`) is \
 accepted too and answers the same. Unknown or repeated query parameters and unknown JSON \
 fields are a 400 listing every bad field.\n\n\
@@ -136,7 +142,7 @@ longer than the request timeout (10 seconds by default) is answered 408.";
             Unavailable,
         ),
     ),
-    modifiers(&Signing, &SignedAnswers, &RequestIdHeader),
+    modifiers(&Signing, &LifecycleHeaders, &SignedAnswers, &RequestIdHeader),
     tags(
         (name = "user-groups",
             description = "User groups: create, list, read, partially update and soft-delete."),
