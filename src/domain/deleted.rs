@@ -79,9 +79,10 @@ pub fn list_groups(
         }
         query
     };
-    let total = match must_count_first(start, page) {
-        true => Some(filtered().count().get_result(conn)?),
-        false => None,
+    let total = if must_count_first(start, page) {
+        Some(filtered().count().get_result(conn)?)
+    } else {
+        None
     };
     let mut query = filtered()
         .limit(page.limit + 1)
@@ -155,9 +156,10 @@ pub fn list_users(
         }
         query
     };
-    let total = match must_count_first(start, page) {
-        true => Some(filtered().count().get_result(conn)?),
-        false => None,
+    let total = if must_count_first(start, page) {
+        Some(filtered().count().get_result(conn)?)
+    } else {
+        None
     };
     let mut query = filtered()
         .limit(page.limit + 1)
