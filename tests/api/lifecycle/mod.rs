@@ -2,6 +2,7 @@
 //! the restores, the retention purge, the change feed, ETags with `If-Match`, idempotent creates,
 //! and the permissions that guard them. One file per area.
 
+mod cost;
 mod deleted_listing;
 mod etags;
 mod events;
