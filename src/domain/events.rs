@@ -101,26 +101,13 @@ struct Last {
     last: i64,
 }
 
-/// Takes the organization's next sequence number, locking its row until commit.
-fn next_seq(conn: &mut DbConnection, organization_id: &OrganizationId) -> Result<i64, DomainError> {
-    // One statement on each backend (the upsert's RETURNING), in each one's placeholder style.
-    const PG: &str = "INSERT INTO event_sequences (organization_id, last) VALUES ($1, 1) \
-        ON CONFLICT (organization_id) DO UPDATE SET last = event_sequences.last + 1 RETURNING last";
-    const SQLITE: &str = "INSERT INTO event_sequences (organization_id, last) VALUES (?, 1) \
-        ON CONFLICT (organization_id) DO UPDATE SET last = event_sequences.last + 1 RETURNING last";
-    let last = match conn {
-        DbConnection::Pg(c) => diesel::sql_query(PG)
-            .bind::<Text, _>(organization_id.as_str())
-            .get_result::<Last>(c)?,
-        DbConnection::Sqlite(c) => diesel::sql_query(SQLITE)
-            .bind::<Text, _>(organization_id.as_str())
-            .get_result::<Last>(c)?,
-    };
-    Ok(last.last)
-}
-
 /// Appends the event of `change` to `resource` (its API JSON, `view`) by `actor`, inside the
 /// transaction open on `conn` (the caller's). Returns its sequence number.
+///
+/// The sequence row stays locked from this statement to the commit, so the statements after it
+/// are few: on PostgreSQL the sequence step and the insert are one statement (a data-modifying
+/// `WITH`), so the lock is held for that statement and the commit only; SQLite, which has one
+/// writer anyway, takes two.
 pub fn append(
     conn: &mut DbConnection,
     organization_id: &OrganizationId,
@@ -129,21 +116,48 @@ pub fn append(
     resource_id: &str,
     view: &impl Serialize,
 ) -> Result<i64, DomainError> {
+    const PG: &str = "WITH next AS (INSERT INTO event_sequences (organization_id, last) \
+        VALUES ($1, 1) ON CONFLICT (organization_id) \
+        DO UPDATE SET last = event_sequences.last + 1 RETURNING last) \
+        INSERT INTO events (organization_id, seq, event_type, resource_id, actor, occurred_at, \
+        resource) SELECT $1, next.last, $2, $3, $4, $5, $6 FROM next RETURNING seq AS last";
+    const SQLITE_NEXT: &str = "INSERT INTO event_sequences (organization_id, last) VALUES (?, 1) \
+        ON CONFLICT (organization_id) DO UPDATE SET last = event_sequences.last + 1 RETURNING last";
     let json = serde_json::to_string(view)
         .map_err(|e| DomainError::Internal(format!("an event's resource: {e}")))?;
-    let seq = next_seq(conn, organization_id)?;
-    diesel::insert_into(events::table)
-        .values((
-            events::organization_id.eq(organization_id),
-            events::seq.eq(seq),
-            events::event_type.eq(event_type(resource, change)),
-            events::resource_id.eq(resource_id),
-            events::actor.eq(actor.as_str()),
-            events::occurred_at.eq(db::now()),
-            events::resource.eq(json),
-        ))
-        .execute(conn)?;
-    Ok(seq)
+    let event_type = event_type(resource, change);
+    let occurred_at = db::now();
+    match conn {
+        DbConnection::Pg(c) => {
+            let last = diesel::sql_query(PG)
+                .bind::<Text, _>(organization_id.as_str())
+                .bind::<Text, _>(&event_type)
+                .bind::<Text, _>(resource_id)
+                .bind::<Text, _>(actor.as_str())
+                .bind::<diesel::sql_types::Timestamp, _>(occurred_at)
+                .bind::<Text, _>(&json)
+                .get_result::<Last>(c)?;
+            Ok(last.last)
+        }
+        DbConnection::Sqlite(c) => {
+            let seq = diesel::sql_query(SQLITE_NEXT)
+                .bind::<Text, _>(organization_id.as_str())
+                .get_result::<Last>(c)?
+                .last;
+            diesel::insert_into(events::table)
+                .values((
+                    events::organization_id.eq(organization_id),
+                    events::seq.eq(seq),
+                    events::event_type.eq(&event_type),
+                    events::resource_id.eq(resource_id),
+                    events::actor.eq(actor.as_str()),
+                    events::occurred_at.eq(occurred_at),
+                    events::resource.eq(&json),
+                ))
+                .execute(c)?;
+            Ok(seq)
+        }
+    }
 }
 
 /// Up to `limit` of the organization's events numbered above `after`, in order.

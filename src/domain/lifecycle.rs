@@ -11,8 +11,12 @@
 //! - the change feed's event ([`super::events`]), appended last.
 //!
 //! A dialect calls these rather than the core operations, so that no write of any dialect can
-//! skip the version, the actor or the event. Each opens a transaction, or a savepoint inside
-//! the caller's (a request's write, with its replay guard).
+//! skip the version, the actor or the event. Each opens a transaction, or, inside the caller's
+//! (a request's write, with its replay guard), runs as part of it without a savepoint of its
+//! own: every refusal it can end in comes either before it writes anything (a missing record, a
+//! failed condition) or from the core operation, which rolls its own savepoint back. A savepoint
+//! here would cost two more round trips, one of them while the organization's event sequence is
+//! locked (see [`super::events`]).
 
 use diesel::prelude::*;
 
@@ -23,6 +27,18 @@ use super::{
 };
 use crate::db::schema::{user_groups, users};
 use crate::db::{self, DbConnection};
+
+/// Runs `work` in the transaction open on `conn`, or in a new write transaction if none is.
+fn in_write<T>(
+    conn: &mut DbConnection,
+    mut work: impl FnMut(&mut DbConnection) -> Result<T, DomainError>,
+) -> Result<T, DomainError> {
+    if db::in_transaction(conn) {
+        work(conn)
+    } else {
+        db::write_transaction(conn, work)
+    }
+}
 
 /// A record with the version its last write left.
 #[derive(Debug, Clone)]
@@ -210,7 +226,7 @@ pub fn create_group(
     organization_id: &OrganizationId,
     new: &NewGroup,
 ) -> Result<Versioned<Group>, DomainError> {
-    db::write_transaction(conn, |conn| {
+    in_write(conn, |conn| {
         let value = new.insert(conn, organization_id)?;
         group_event(conn, actor, Change::Created, &value)?;
         Ok(Versioned { value, version: 1 })
@@ -226,7 +242,7 @@ pub fn update_group(
     changes: &GroupChanges,
     if_match: &IfMatch,
 ) -> Result<Versioned<Group>, DomainError> {
-    db::write_transaction(conn, |conn| {
+    in_write(conn, |conn| {
         let version = lock_group_version(conn, organization_id, id)?;
         if_match.check(version)?;
         let value = Group::update(conn, organization_id, id, changes)?;
@@ -248,7 +264,7 @@ pub fn delete_group(
     id: &GroupId,
     if_match: &IfMatch,
 ) -> Result<Versioned<Group>, DomainError> {
-    db::write_transaction(conn, |conn| {
+    in_write(conn, |conn| {
         let version = lock_group_version(conn, organization_id, id)?;
         if_match.check(version)?;
         let value = Group::soft_delete(conn, organization_id, id)?;
@@ -268,7 +284,7 @@ pub fn create_user(
     organization_id: &OrganizationId,
     new: &NewUser,
 ) -> Result<Versioned<User>, DomainError> {
-    db::write_transaction(conn, |conn| {
+    in_write(conn, |conn| {
         let value = new.insert(conn, organization_id)?;
         user_event(conn, actor, Change::Created, &value)?;
         Ok(Versioned { value, version: 1 })
@@ -284,7 +300,7 @@ pub fn update_user(
     changes: &UserChanges,
     if_match: &IfMatch,
 ) -> Result<Versioned<User>, DomainError> {
-    db::write_transaction(conn, |conn| {
+    in_write(conn, |conn| {
         let version = lock_user_version(conn, organization_id, id)?;
         if_match.check(version)?;
         let value = User::update(conn, organization_id, id, changes)?;
@@ -306,7 +322,7 @@ pub fn delete_user(
     id: &UserId,
     if_match: &IfMatch,
 ) -> Result<Versioned<User>, DomainError> {
-    db::write_transaction(conn, |conn| {
+    in_write(conn, |conn| {
         let version = lock_user_version(conn, organization_id, id)?;
         if_match.check(version)?;
         let value = User::soft_delete(conn, organization_id, id)?;
