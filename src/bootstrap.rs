@@ -145,7 +145,7 @@ pub fn ensure_first_run_credentials(
             conn,
             master_keys,
             &organization.id,
-            PermissionSet::all(),
+            PermissionSet::default_grant(),
         )?;
         let contents = json!({
             "url": url,

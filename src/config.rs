@@ -127,6 +127,53 @@ fn parse_metrics_bind(text: &str) -> Result<SocketAddr, String> {
     })
 }
 
+/// The variable behind `--retention-days`.
+const RETENTION_VAR: &str = "USERGROUPS_RETENTION_DAYS";
+
+/// The retention of deleted rows and events when none is configured: 30 days.
+pub const DEFAULT_RETENTION: Duration =
+    Duration::from_secs(crate::limits::DEFAULT_RETENTION_DAYS * 24 * 3600);
+
+/// The longest retention accepted, in days (100 years): far enough for any policy, and small
+/// enough that `deletedAt` plus it stays a valid time.
+pub const MAX_RETENTION_DAYS: u64 = 36_500;
+
+/// The retention is whole days from 1 up: 0 would purge a row the moment it is deleted, before
+/// anyone could restore it, which is never what an operator means.
+fn parse_retention_days(text: &str) -> Result<u64, String> {
+    let days: u64 = text.parse().map_err(|_| {
+        format!("--retention-days ({RETENTION_VAR}) must be a whole number of days, got {text:?}")
+    })?;
+    if days == 0 {
+        return Err(format!(
+            "--retention-days ({RETENTION_VAR}) must be at least 1, got 0: a deleted row must \
+             stay restorable for some time"
+        ));
+    }
+    if days > MAX_RETENTION_DAYS {
+        return Err(format!(
+            "--retention-days ({RETENTION_VAR}) is {days}, above the maximum of \
+             {MAX_RETENTION_DAYS} days"
+        ));
+    }
+    Ok(days)
+}
+
+/// How long deleted rows and events are kept: the flag the `serve` and `purge` commands share.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct RetentionArgs {
+    /// Days a soft-deleted group or user (and a change-feed event) is kept before the purge removes it for good (1 to 36500).
+    #[arg(long = "retention-days", env = RETENTION_VAR, value_name = RETENTION_VAR, default_value_t = 30, value_parser = parse_retention_days)]
+    pub retention_days: u64,
+}
+
+impl RetentionArgs {
+    /// The retention as a duration.
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(self.retention_days * 24 * 3600)
+    }
+}
+
 /// Everything `usergroups serve` needs.
 ///
 /// Each setting's value name is its variable's, so clap's own refusals (a number out of range,
@@ -195,6 +242,9 @@ pub struct Config {
     /// Lifetime of the bearer tokens of POST /oauth2/v2/token, in seconds (60 to 86400).
     #[arg(long, env = TOKEN_TTL_VAR, value_name = TOKEN_TTL_VAR, default_value_t = DEFAULT_TOKEN_TTL_SECONDS, value_parser = parse_token_ttl)]
     pub token_ttl_seconds: u64,
+    /// How long deleted rows and events are kept.
+    #[command(flatten)]
+    pub retention: RetentionArgs,
 
     /// Seconds SIGTERM waits for the requests in flight before stopping anyway.
     #[arg(long, env = "USERGROUPS_SHUTDOWN_TIMEOUT_SECONDS", value_name = "USERGROUPS_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
@@ -216,6 +266,7 @@ impl Config {
             rate_limits: RateLimits::per_minute(self.rate_limit_reads, self.rate_limit_writes),
             token_ttl: Duration::from_secs(self.token_ttl_seconds),
             failed_token_attempts: Default::default(),
+            retention: self.retention.retention(),
         }
     }
 
@@ -241,7 +292,7 @@ impl Config {
         format!(
             "database={} bind={} body_limit={} signature_skew={}s db_pool_size={} \
              db_timeout={}s db_statement_timeout={}s rate_limit_reads={} rate_limit_writes={} \
-             request_timeout={}s token_ttl={}s shutdown_timeout={}s master_key={}",
+             request_timeout={}s token_ttl={}s shutdown_timeout={}s retention={}d master_key={}",
             self.database_url(),
             self.bind,
             self.body_limit,
@@ -254,6 +305,7 @@ impl Config {
             self.request_timeout_seconds,
             self.token_ttl_seconds,
             self.shutdown_timeout_seconds,
+            self.retention.retention_days,
             master_key,
         )
     }
@@ -296,6 +348,20 @@ mod tests {
         assert_eq!(limits.rate_limits.limit(RequestClass::Write), Some(100));
         assert_eq!(limits.request_timeout, Duration::from_secs(10));
         assert_eq!(config(&[]).unwrap().shutdown_timeout_seconds, 30);
+    }
+
+    #[test]
+    fn the_retention_is_thirty_days_unless_set_and_zero_days_are_refused_naming_the_variable() {
+        assert_eq!(config(&[]).unwrap().limits().retention, DEFAULT_RETENTION);
+        let week = config(&["--retention-days", "7"]).unwrap().limits();
+        assert_eq!(week.retention, Duration::from_secs(7 * 24 * 3600));
+
+        for bad in ["0", "-1", "soon", "36501"] {
+            let text = config(&[&format!("--retention-days={bad}")])
+                .expect_err(bad)
+                .to_string();
+            assert!(text.contains("USERGROUPS_RETENTION_DAYS"), "{bad}: {text}");
+        }
     }
 
     #[test]

@@ -9,16 +9,19 @@
 //!    authentication middleware), `run`; `bootstrap` (the first start) and `config` below it.
 //! 3. `openapi`: the document of the routes below it; `docs`, the API browser over it.
 //! 4. `routes`: the Onlive dialect: input parsing, the handlers, `Caller`, and `ApiError`, the
-//!    contract's answer to every domain, store and authentication error; `health`; and
-//!    `routes::nscale`, the second dialect over the same domain, which maps shapes and errors
-//!    only (its error middleware rewords every `ApiError` under `/api/v1/organizations`).
+//!    contract's answer to every domain, store and authentication error; `health`; the
+//!    lifecycle's routes (`deleted`, `events`) and request pieces (`lifecycle`: `ETag`,
+//!    `If-Match`, `Idempotency-Key`); and `routes::nscale`, the second dialect over the same
+//!    domain, which maps shapes and errors only (its error middleware rewords every `ApiError`
+//!    under `/api/v1/organizations`).
 //! 5. `state`: what every request reaches (pool, master keys, limits); `rate_limit`.
 //! 6. `auth`: the ONLIVESITE scheme: parsing, canonical request, signer, and `verify`, which
 //!    yields a `Principal` or an `AuthError`; `bearer`, the nscale dialect's tokens, which
 //!    yields the same `Principal`.
 //! 7. `models` (access keys and their permissions, their bearer tokens, organizations, used
-//!    signatures) beside `domain`, the core: groups and users, their rules, `DomainError`.
-//!    Neither speaks HTTP.
+//!    signatures, stored idempotent answers) beside `domain`, the core: groups and users, their
+//!    rules, `DomainError`, and their lifecycle (`domain::lifecycle`, the writes every dialect
+//!    makes; `deleted`, `purge`, `events`). Neither speaks HTTP.
 //! 8. `secrets`: sealing access-key secrets under the master key.
 //! 9. `db`: connections, pool, migrations, transactions, `StoreError`; and the leaves every
 //!    layer may use: `api` (the JSON shapes of both dialects), `role`, `group_roles` (the

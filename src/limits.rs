@@ -67,3 +67,17 @@ pub const LISTED_ID_MAX: usize = 64;
 /// unpaged, as nscale's) answers with. An organization with more is answered 400, pointing at the
 /// paged Onlive list, rather than with an answer whose size and cost grow without bound.
 pub const NSCALE_GROUP_LIST_MAX: usize = 1_000;
+
+/// Days a soft-deleted group or user, and an event of the change feed, is kept before the purge
+/// removes it, unless `USERGROUPS_RETENTION_DAYS` says otherwise.
+pub const DEFAULT_RETENTION_DAYS: u64 = 30;
+
+/// How long the first answer of a create sent with an `Idempotency-Key` is kept, in seconds.
+pub const IDEMPOTENCY_KEY_SECONDS: u64 = 24 * 3600;
+
+/// The longest `Idempotency-Key` accepted, in characters.
+pub const IDEMPOTENCY_KEY_MAX: usize = 255;
+
+/// Rows the purge removes per transaction: a batch holds its locks (and on SQLite the single
+/// writer) only briefly, so requests keep being served while a large backlog is purged.
+pub const PURGE_BATCH: i64 = 500;

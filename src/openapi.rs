@@ -9,6 +9,8 @@
 //! then served as the same bytes. `tests/api/openapi.rs` checks it against the routes that
 //! [`crate::server::configure`] registers and validates every example in it against its schema.
 
+mod lifecycle;
+
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
@@ -23,17 +25,20 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, ToResponse};
 
+use lifecycle::LifecycleHeaders;
+
 use crate::api::nscale::{
     GroupRead, GroupReadMetadata, GroupReadSpec, GroupWrite, GroupWriteMetadata, GroupWriteSpec,
     HealthStatus, ProvisioningStatus, RoleRead, RoleReadMetadata, Tag,
 };
 use crate::api::{
-    CreateGroup, CreateUser, ErrorBody, FieldError, Group, Page, UpdateGroup, UpdateUser, User,
+    CreateGroup, CreateUser, DeletedGroup, DeletedUser, ErrorBody, Event, EventPage, FieldError,
+    Group, Page, UpdateGroup, UpdateUser, User,
 };
 use crate::routes::nscale::error::{NscaleErrorBody, PREFIX as NSCALE_PREFIX};
 use crate::routes::nscale::token::{self, TokenRequest, TokenResponse};
 use crate::routes::ApiError;
-use crate::routes::{groups, health, metrics, nscale, users, JSON_UTF8};
+use crate::routes::{deleted, events, groups, health, metrics, nscale, users, JSON_UTF8};
 
 /// The name of the security scheme every `/api/v1` operation requires.
 pub const SECURITY_SCHEME: &str = "onlivesite";
@@ -81,7 +86,9 @@ are unsigned, and so is the API browser at `/docs` (a page for people, not an op
 Everything but `/metrics` (the Prometheus text format) is JSON (`application/json; \
 charset=utf-8`); times are RFC 3339 UTC with whole \
 seconds (`2025-05-22T10:30:00Z`); ids are lowercase UUID v7. Deletion is a soft delete: the \
-final object is returned with `deletedAt` and is never visible again.\n\n\
+final object is returned with `deletedAt` and is never visible again through the routes of \
+groups and users; the `lifecycle` routes list and restore deleted rows until the retention \
+purge removes them, and serve the change feed.\n\n\
 The trailing-slash form of each path (`/api/v1/user-groups/`, `/api/v1/users/{id}/`) is \
 accepted too and answers the same. Unknown or repeated query parameters and unknown JSON \
 fields are a 400 listing every bad field.\n\n\
@@ -116,6 +123,11 @@ longer than the request timeout (10 seconds by default) is answered 408.";
         users::get_user,
         users::update_user,
         users::delete_user,
+        deleted::list_deleted_groups,
+        deleted::restore_group,
+        deleted::list_deleted_users,
+        deleted::restore_user,
+        events::list_events,
         health::healthz,
         health::readyz,
         metrics::get_metrics,
@@ -134,6 +146,12 @@ longer than the request timeout (10 seconds by default) is answered 408.";
             User,
             Page<Group>,
             Page<User>,
+            DeletedGroup,
+            DeletedUser,
+            Page<DeletedGroup>,
+            Page<DeletedUser>,
+            Event,
+            EventPage,
             CreateGroup,
             UpdateGroup,
             CreateUser,
@@ -174,11 +192,14 @@ longer than the request timeout (10 seconds by default) is answered 408.";
             NscaleUnavailable,
         ),
     ),
-    modifiers(&Signing, &SignedAnswers, &RequestIdHeader),
+    modifiers(&Signing, &LifecycleHeaders, &SignedAnswers, &RequestIdHeader),
     tags(
         (name = "user-groups",
             description = "User groups: create, list, read, partially update and soft-delete."),
         (name = "users", description = "Users and their membership of one group (`userGroupId`)."),
+        (name = "lifecycle", description = "Deleted groups and users (listed until the \
+            retention purge removes them, and restored), and the change feed. Every permission \
+            of these routes must be granted by name: no key has one by default."),
         (name = "service", description = "Unsigned probes and this document."),
         (name = "nscale", description = "The nscale Identity dialect of the same groups: \
             OAuth2 client credentials (`POST /oauth2/v2/token`, unsigned) and their bearer \

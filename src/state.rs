@@ -31,12 +31,16 @@ pub struct Limits {
     /// Failed client authentications at the token endpoint, per client id (429 past ten a
     /// minute). Clones share the counts.
     pub failed_token_attempts: FailedAttempts,
+    /// How long a soft-deleted group or user (and an event of the change feed) is kept before the
+    /// purge removes it: the deleted listings' `purgeAt` is `deletedAt` plus this.
+    pub retention: Duration,
 }
 
 impl Default for Limits {
     /// 1 MiB bodies and 15 minutes of clock skew, as the contract sets, 10 seconds for a body,
-    /// bearer tokens that work for an hour, and no rate limits (the failed-attempts limit of the
-    /// token endpoint always applies: it guards secrets, not capacity).
+    /// bearer tokens that work for an hour, no rate limits (the failed-attempts limit of the
+    /// token endpoint always applies: it guards secrets, not capacity), and 30 days of retention
+    /// for deleted rows.
     ///
     /// `serve` enforces the contract's rate limits (1000 reads and 100 writes a minute) from
     /// its configuration; a `Limits` built in code (the tests, the benchmarks, an embedding
@@ -50,6 +54,7 @@ impl Default for Limits {
             rate_limits: RateLimits::off(),
             token_ttl: Duration::from_secs(DEFAULT_TOKEN_TTL_SECONDS),
             failed_token_attempts: FailedAttempts::default(),
+            retention: Duration::from_secs(crate::limits::DEFAULT_RETENTION_DAYS * 24 * 3600),
         }
     }
 }

@@ -12,7 +12,11 @@
 //! [`nscale`] holds the second dialect's shapes (`groupWrite`, `groupRead`, `roleRead`).
 
 use crate::role::Role;
+
+pub mod lifecycle;
+
 use chrono::{DateTime, Utc};
+pub use lifecycle::{DeletedGroup, DeletedUser, Event, EventPage};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -243,7 +247,8 @@ pub struct ErrorBody {
     /// `malformed_authorization`, `missing_date`, `malformed_date`, `request_expired`,
     /// `request_from_future`, `unknown_access_key`, `revoked_access_key`,
     /// `signature_mismatch`, `replayed_request`); on the 403 of a group delete,
-    /// `group_has_active_members`; on 429, `rate_limited`.
+    /// `group_has_active_members`; on 412, `precondition_failed`; on 422,
+    /// `idempotency_key_reused`; on 429, `rate_limited`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "server", schema(nullable = false))]
     pub reason: Option<String>,

@@ -22,7 +22,7 @@ pub(super) enum KeyCommand {
         /// The organization the key acts for.
         #[arg(long = "org")]
         organization_id: OrganizationId,
-        /// Comma-separated permissions [default: all six].
+        /// Comma-separated permissions [default: the six over live groups and users; the lifecycle ones (user-groups:read-deleted, user-groups:restore, users:read-deleted, users:restore, events:read) only by name].
         #[arg(long, value_parser = parse_permissions)]
         permissions: Option<PermissionSet>,
         #[command(flatten)]
@@ -74,7 +74,7 @@ pub(super) fn run(command: KeyCommand) -> Result<(), Box<dyn Error>> {
                 &mut conn,
                 &master_keys,
                 &org.id,
-                permissions.unwrap_or_else(PermissionSet::all),
+                permissions.unwrap_or_else(PermissionSet::default_grant),
             )?;
             print_json(&json!({
                 "accessKeyId": key.id,

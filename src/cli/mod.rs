@@ -1,5 +1,6 @@
 //! The `usergroups` command line: `serve`, organization and access-key management, master-key
-//! rotation, `sign`, the bulk `import` of groups and users, and `completions`; and the log's two
+//! rotation, `sign`, the bulk `import` of groups and users, the retention `purge`, and
+//! `completions`; and the log's two
 //! formats (text, or JSON lines).
 //! Every management command prints one JSON object on stdout; errors go to stderr with a
 //! non-zero exit status. A standard output closed early (`usergroups key list | head -c0`) ends
@@ -24,6 +25,7 @@ mod import;
 mod key;
 mod master_key;
 mod org;
+mod purge;
 mod serve;
 mod sign;
 
@@ -31,6 +33,7 @@ use import::ImportArgs;
 use key::KeyCommand;
 use master_key::MasterKeyCommand;
 use org::OrgCommand;
+use purge::PurgeArgs;
 use sign::SignArgs;
 
 /// Onlive-compatible user groups and users behind HMAC-signed requests.
@@ -73,6 +76,9 @@ enum Command {
     /// Create an organization's groups and users from JSON lines of create bodies, all or
     /// nothing; prints {"organizationId", "groups", "users", "seconds"}.
     Import(ImportArgs),
+    /// Remove for good the soft-deleted groups and users (and change-feed events) older than the
+    /// retention, in batches; prints {"users", "groups", "events", "seconds"}.
+    Purge(PurgeArgs),
     /// Print the completion script for a shell, e.g. `usergroups completions bash >
     /// /etc/bash_completion.d/usergroups`.
     Completions {
@@ -180,6 +186,7 @@ fn run(command: Command) -> Result<(), Box<dyn Error>> {
         Command::MasterKey(command) => master_key::run(command),
         Command::Sign(args) => sign::run(args),
         Command::Import(args) => import::run(args),
+        Command::Purge(args) => purge::run(args),
         Command::Completions { shell } => {
             // Into memory first: clap_complete panics on a failed write, and a closed standard
             // output must end the command quietly like every other.

@@ -38,7 +38,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::api::{
-    CreateGroup, CreateUser, ErrorBody, FieldError, Group, Page, UpdateGroup, UpdateUser, User,
+    CreateGroup, CreateUser, DeletedGroup, DeletedUser, ErrorBody, EventPage, FieldError, Group,
+    Page, UpdateGroup, UpdateUser, User,
 };
 use crate::auth::canonical::uri_encode;
 use crate::auth::signer::{self, Credentials};
@@ -52,6 +53,55 @@ pub const NONCE_HEADER: &str = "x-onlive-site-nonce";
 
 const GROUPS: &str = "/api/v1/user-groups";
 const USERS: &str = "/api/v1/users";
+const DELETED_GROUPS: &str = "/api/v1/deleted-user-groups";
+const DELETED_USERS: &str = "/api/v1/deleted-users";
+const EVENTS: &str = "/api/v1/events";
+
+/// The options of a write beyond its body; both headers are signed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// `If-Match` (a PUT or DELETE): the write happens only while the record's ETag is this
+    /// one (`*` for any live record); otherwise the call fails with a 412.
+    pub if_match: Option<String>,
+    /// `Idempotency-Key` (a create): a retry with the same key and body gets the first answer
+    /// again for 24 hours instead of creating a second record.
+    pub idempotency_key: Option<String>,
+}
+
+/// A record with the `ETag` its answer carried (for a later `If-Match`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tagged<T> {
+    /// The record.
+    pub value: T,
+    /// Its strong ETag, as sent (quoted); `None` when the answer had none (a replayed
+    /// idempotent create).
+    pub etag: Option<String>,
+}
+
+/// The page of `GET /api/v1/deleted-user-groups` or `GET /api/v1/deleted-users`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListDeleted {
+    /// The page number, from 1.
+    pub page: Option<u64>,
+    /// Items per page, 1 to 100.
+    pub limit: Option<u32>,
+    /// A case-insensitive substring, as in the live list.
+    pub search: Option<String>,
+    /// The `nextCursor` of the previous page of the same list.
+    pub cursor: Option<String>,
+}
+
+impl ListDeleted {
+    /// The query string (without `?`), in the server's canonical form.
+    pub fn query(&self) -> String {
+        query_string(&[
+            ("cursor", self.cursor.clone()),
+            ("limit", self.limit.map(|n| n.to_string())),
+            ("page", self.page.map(|n| n.to_string())),
+            ("search", self.search.clone()),
+        ])
+    }
+}
 
 /// A client for one service and one access key. Cheap to clone; clones share connections.
 #[derive(Clone)]
@@ -405,6 +455,110 @@ impl Client {
         self.send::<(), _>("DELETE", item(USERS, id), None)
     }
 
+    /// `POST /api/v1/user-groups` with `options` (an `Idempotency-Key`), keeping the ETag.
+    pub fn create_group_with(
+        &self,
+        group: &CreateGroup,
+        options: &WriteOptions,
+    ) -> Result<Tagged<Group>, Error> {
+        self.send_tagged("POST", GROUPS.to_owned(), Some(group), options)
+    }
+
+    /// `GET /api/v1/user-groups/{id}` with the group's ETag.
+    pub fn get_group_tagged(&self, id: &str) -> Result<Tagged<Group>, Error> {
+        self.send_tagged::<(), _>("GET", item(GROUPS, id), None, &WriteOptions::default())
+    }
+
+    /// `PUT /api/v1/user-groups/{id}` with `options` (an `If-Match`): 412 when it is stale.
+    pub fn update_group_with(
+        &self,
+        id: &str,
+        changes: &UpdateGroup,
+        options: &WriteOptions,
+    ) -> Result<Tagged<Group>, Error> {
+        self.send_tagged("PUT", item(GROUPS, id), Some(changes), options)
+    }
+
+    /// `DELETE /api/v1/user-groups/{id}` with `options` (an `If-Match`): 412 when it is stale.
+    pub fn delete_group_with(
+        &self,
+        id: &str,
+        options: &WriteOptions,
+    ) -> Result<Tagged<Group>, Error> {
+        self.send_tagged::<(), _>("DELETE", item(GROUPS, id), None, options)
+    }
+
+    /// `POST /api/v1/users` with `options` (an `Idempotency-Key`), keeping the ETag.
+    pub fn create_user_with(
+        &self,
+        user: &CreateUser,
+        options: &WriteOptions,
+    ) -> Result<Tagged<User>, Error> {
+        self.send_tagged("POST", USERS.to_owned(), Some(user), options)
+    }
+
+    /// `GET /api/v1/users/{id}` with the user's ETag.
+    pub fn get_user_tagged(&self, id: &str) -> Result<Tagged<User>, Error> {
+        self.send_tagged::<(), _>("GET", item(USERS, id), None, &WriteOptions::default())
+    }
+
+    /// `PUT /api/v1/users/{id}` with `options` (an `If-Match`): 412 when it is stale.
+    pub fn update_user_with(
+        &self,
+        id: &str,
+        changes: &UpdateUser,
+        options: &WriteOptions,
+    ) -> Result<Tagged<User>, Error> {
+        self.send_tagged("PUT", item(USERS, id), Some(changes), options)
+    }
+
+    /// `DELETE /api/v1/users/{id}` with `options` (an `If-Match`): 412 when it is stale.
+    pub fn delete_user_with(
+        &self,
+        id: &str,
+        options: &WriteOptions,
+    ) -> Result<Tagged<User>, Error> {
+        self.send_tagged::<(), _>("DELETE", item(USERS, id), None, options)
+    }
+
+    /// `GET /api/v1/deleted-user-groups`: deleted groups not yet purged, newest deletion first
+    /// (`user-groups:read-deleted`).
+    pub fn list_deleted_groups(&self, filters: &ListDeleted) -> Result<Page<DeletedGroup>, Error> {
+        self.send::<(), _>("GET", with_query(DELETED_GROUPS, &filters.query()), None)
+    }
+
+    /// `GET /api/v1/deleted-users`: deleted users not yet purged, newest deletion first
+    /// (`users:read-deleted`).
+    pub fn list_deleted_users(&self, filters: &ListDeleted) -> Result<Page<DeletedUser>, Error> {
+        self.send::<(), _>("GET", with_query(DELETED_USERS, &filters.query()), None)
+    }
+
+    /// `POST /api/v1/deleted-user-groups/{id}/restore`: the live group again
+    /// (`user-groups:restore`); 409 when its name or externalId is taken, 404 when purged.
+    pub fn restore_group(&self, id: &str) -> Result<Group, Error> {
+        self.send::<(), _>(
+            "POST",
+            format!("{}/restore", item(DELETED_GROUPS, id)),
+            None,
+        )
+    }
+
+    /// `POST /api/v1/deleted-users/{id}/restore`: the live user again (`users:restore`),
+    /// without a group when its group is gone; 409 when its email is taken.
+    pub fn restore_user(&self, id: &str) -> Result<User, Error> {
+        self.send::<(), _>("POST", format!("{}/restore", item(DELETED_USERS, id)), None)
+    }
+
+    /// `GET /api/v1/events`: up to `limit` events after `after` (a page's `next_cursor`;
+    /// `None` from the oldest kept), oldest first (`events:read`).
+    pub fn list_events(&self, after: Option<&str>, limit: Option<u32>) -> Result<EventPage, Error> {
+        let query = query_string(&[
+            ("after", after.map(str::to_owned)),
+            ("limit", limit.map(|n| n.to_string())),
+        ]);
+        self.send::<(), _>("GET", with_query(EVENTS, &query), None)
+    }
+
     /// Signs and sends one request to `target` (a path under the API plus its query), and reads
     /// a 2xx answer as `T` or any other as an [`Error`].
     fn send<B: Serialize, T: DeserializeOwned>(
@@ -413,16 +567,34 @@ impl Client {
         target: String,
         body: Option<&B>,
     ) -> Result<T, Error> {
+        self.send_tagged(method, target, body, &WriteOptions::default())
+            .map(|tagged| tagged.value)
+    }
+
+    /// [`Client::send`] with the write's options as signed headers, keeping the answer's ETag.
+    fn send_tagged<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: &str,
+        target: String,
+        body: Option<&B>,
+        options: &WriteOptions,
+    ) -> Result<Tagged<T>, Error> {
         let target = format!("{}{target}", self.prefix);
         let body = match body {
             Some(body) => serde_json::to_vec(body).map_err(Error::Encode)?,
             None => Vec::new(),
         };
-        let extra = if method == "GET" {
+        let mut extra = if method == "GET" {
             Vec::new()
         } else {
             vec![(NONCE_HEADER.to_owned(), nonce())]
         };
+        if let Some(tag) = &options.if_match {
+            extra.push(("if-match".to_owned(), tag.clone()));
+        }
+        if let Some(key) = &options.idempotency_key {
+            extra.push(("idempotency-key".to_owned(), key.clone()));
+        }
         let signed = signer::sign(
             &self.credentials,
             method,
@@ -462,9 +634,11 @@ impl Client {
             request_id: header("x-request-id"),
             retry_after: header("retry-after").and_then(|v| v.trim().parse().ok()),
         };
+        let etag = header("etag");
         let bytes = response.body_mut().read_to_vec()?;
         if response.status().is_success() {
             return serde_json::from_slice(&bytes)
+                .map(|value| Tagged { value, etag })
                 .map_err(|source| Error::Decode { status, source });
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {

@@ -554,7 +554,7 @@ where
 }
 
 /// True while a transaction is open on `conn`.
-fn in_transaction(conn: &mut DbConnection) -> bool {
+pub fn in_transaction(conn: &mut DbConnection) -> bool {
     type Manager = <DbConnection as Connection>::TransactionManager;
     Manager::transaction_manager_status_mut(conn)
         .transaction_depth()

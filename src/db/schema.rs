@@ -39,6 +39,8 @@ diesel::table! {
         created_by -> Nullable<Text>,
         modified_at -> Nullable<Timestamp>,
         modified_by -> Nullable<Text>,
+        version -> BigInt,
+        deleted_by -> Nullable<Text>,
     }
 }
 
@@ -57,6 +59,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        deleted_by -> Nullable<Text>,
     }
 }
 
@@ -89,6 +93,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     used_signatures,
     access_tokens,
     live_counts,
+    event_sequences,
+    events,
+    idempotency_keys,
 );
 
 diesel::table! {
@@ -97,5 +104,38 @@ diesel::table! {
         organization_id -> Text,
         kind -> Text,
         n -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The last event sequence number of each organization (the change feed's order).
+    event_sequences (organization_id) {
+        organization_id -> Text,
+        last -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The change feed: one row per change of a group or user, in the change's transaction.
+    events (organization_id, seq) {
+        organization_id -> Text,
+        seq -> BigInt,
+        event_type -> Text,
+        resource_id -> Text,
+        actor -> Text,
+        occurred_at -> Timestamp,
+        resource -> Text,
+    }
+}
+
+diesel::table! {
+    /// The stored first answers of creates sent with an `Idempotency-Key`.
+    idempotency_keys (access_key_id, idempotency_key) {
+        access_key_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        body -> Text,
+        expires_at -> Timestamp,
     }
 }

@@ -82,6 +82,13 @@ pub enum DomainError {
     /// Fields of the change refer to something that is not there.
     #[error("invalid input: {0:?}")]
     InvalidInput(Vec<InvalidField>),
+    /// The write was conditional on a version of the record (`If-Match`) that is no longer its
+    /// version: nothing changed.
+    #[error("the record changed since the version the write was conditional on")]
+    PreconditionFailed,
+    /// An idempotency key was used again for another request (another body, method or path).
+    #[error("the idempotency key was used for another request")]
+    IdempotencyKeyReused,
     /// An offset page deeper than [`crate::limits::PAGE_OFFSET_MAX`] rows (keyset paging has
     /// no such bound).
     #[error("page too deep (at most page {max_page} at this limit)")]

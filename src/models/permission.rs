@@ -1,5 +1,10 @@
 //! What an access key may do. A key carries a set of permissions; each route requires one, and a
 //! key without it is answered 403 `"Access key is not allowed to <action>"`.
+//!
+//! A new key gets [`PermissionSet::default_grant`], the six permissions over live groups and
+//! users. The lifecycle permissions (reading deleted rows, restoring them, reading the change
+//! feed) are granted only when asked for by name (`key create --permissions`): a key made before
+//! they existed, or made without thinking about them, cannot see deleted data.
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,11 +24,36 @@ pub enum Permission {
     UsersWrite,
     /// Delete users.
     UsersDelete,
+    /// List deleted user groups (not granted by default).
+    UserGroupsReadDeleted,
+    /// Restore deleted user groups (not granted by default).
+    UserGroupsRestore,
+    /// List deleted users (not granted by default).
+    UsersReadDeleted,
+    /// Restore deleted users (not granted by default).
+    UsersRestore,
+    /// Read the change feed (not granted by default).
+    EventsRead,
 }
 
 impl Permission {
     /// Every permission, in the order they are listed.
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 11] = [
+        Permission::UserGroupsRead,
+        Permission::UserGroupsWrite,
+        Permission::UserGroupsDelete,
+        Permission::UsersRead,
+        Permission::UsersWrite,
+        Permission::UsersDelete,
+        Permission::UserGroupsReadDeleted,
+        Permission::UserGroupsRestore,
+        Permission::UsersReadDeleted,
+        Permission::UsersRestore,
+        Permission::EventsRead,
+    ];
+
+    /// The permissions a new key gets unless told otherwise: those over live groups and users.
+    pub const DEFAULT_GRANT: [Permission; 6] = [
         Permission::UserGroupsRead,
         Permission::UserGroupsWrite,
         Permission::UserGroupsDelete,
@@ -41,6 +71,11 @@ impl Permission {
             Permission::UsersRead => "users:read",
             Permission::UsersWrite => "users:write",
             Permission::UsersDelete => "users:delete",
+            Permission::UserGroupsReadDeleted => "user-groups:read-deleted",
+            Permission::UserGroupsRestore => "user-groups:restore",
+            Permission::UsersReadDeleted => "users:read-deleted",
+            Permission::UsersRestore => "users:restore",
+            Permission::EventsRead => "events:read",
         }
     }
 
@@ -53,11 +88,18 @@ impl Permission {
             Permission::UsersRead => "Access key is not allowed to read users",
             Permission::UsersWrite => "Access key is not allowed to write users",
             Permission::UsersDelete => "Access key is not allowed to delete users",
+            Permission::UserGroupsReadDeleted => {
+                "Access key is not allowed to read deleted user groups"
+            }
+            Permission::UserGroupsRestore => "Access key is not allowed to restore user groups",
+            Permission::UsersReadDeleted => "Access key is not allowed to read deleted users",
+            Permission::UsersRestore => "Access key is not allowed to restore users",
+            Permission::EventsRead => "Access key is not allowed to read events",
         }
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 }
 
@@ -83,12 +125,17 @@ impl FromStr for Permission {
 
 /// A set of permissions, stored as their comma-separated names.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct PermissionSet(u8);
+pub struct PermissionSet(u16);
 
 impl PermissionSet {
-    /// Every permission: what a new key gets unless told otherwise.
+    /// Every permission, the lifecycle ones included.
     pub fn all() -> Self {
         Permission::ALL.into_iter().collect()
+    }
+
+    /// What a new key gets unless told otherwise ([`Permission::DEFAULT_GRANT`]).
+    pub fn default_grant() -> Self {
+        Permission::DEFAULT_GRANT.into_iter().collect()
     }
 
     /// True when the set holds `permission`.
@@ -174,7 +221,22 @@ mod tests {
     }
 
     #[test]
-    fn the_full_set_holds_all_six_permissions() {
-        assert_eq!(PermissionSet::all().iter().count(), 6);
+    fn the_full_set_holds_all_eleven_permissions() {
+        assert_eq!(PermissionSet::all().iter().count(), 11);
+    }
+
+    #[test]
+    fn the_default_grant_holds_no_lifecycle_permission() {
+        let default = PermissionSet::default_grant();
+        assert_eq!(default.iter().count(), 6);
+        for lifecycle in [
+            Permission::UserGroupsReadDeleted,
+            Permission::UserGroupsRestore,
+            Permission::UsersReadDeleted,
+            Permission::UsersRestore,
+            Permission::EventsRead,
+        ] {
+            assert!(!default.contains(lifecycle), "{lifecycle}");
+        }
     }
 }

@@ -47,6 +47,12 @@ impl PendingGuard {
     pub fn untaken(&self) -> Option<&ReplayGuard> {
         (!self.taken.load(Ordering::Acquire)).then_some(&self.guard)
     }
+
+    /// Takes the guard over for a write transaction: the middleware no longer records it.
+    pub fn take(&self) -> ReplayGuard {
+        self.taken.store(true, Ordering::Release);
+        self.guard.clone()
+    }
 }
 
 /// The verified caller of a `/api/v1/` route and the body it sent.
@@ -63,7 +69,7 @@ pub struct Caller {
 /// How a request's write transaction can end badly: the signature's use was refused, or the
 /// domain refused or failed.
 #[derive(Debug)]
-enum WriteError {
+pub(super) enum WriteError {
     Auth(AuthError),
     Domain(DomainError),
 }
@@ -116,10 +122,7 @@ impl Caller {
         T: Send + 'static,
         F: FnMut(&mut DbConnection) -> Result<T, DomainError> + Send + 'static,
     {
-        let guard = self.guard.as_ref().map(|pending| {
-            pending.taken.store(true, Ordering::Release);
-            pending.guard.clone()
-        });
+        let guard = self.guard.as_deref().map(PendingGuard::take);
         let written = db::write(&state.pool, move |conn| {
             if let Some(guard) = &guard {
                 guard.record(conn).map_err(WriteError::Auth)?;
@@ -127,6 +130,15 @@ impl Caller {
             work(conn).map_err(WriteError::Domain)
         })
         .await;
+        self.answer(state, written)
+    }
+
+    /// The answer of a write transaction's outcome; a revoked key is forgotten by the cache.
+    pub(super) fn answer<T>(
+        &self,
+        state: &AppState,
+        written: Result<T, WriteError>,
+    ) -> Result<T, ApiError> {
         match written {
             Ok(value) => Ok(value),
             Err(WriteError::Auth(e)) => {

@@ -6,7 +6,8 @@
 //! HMAC-SHA256 tag (16 bytes) under a key derived from the sealing master key:
 //!
 //! ```text
-//! version (1) | list (1: b'g' groups, b'u' users) | page (8) | created_at (8, Unix seconds)
+//! version (1) | list (1: b'g' groups, b'u' users, b'G' / b'U' deleted ones) | page (8)
+//!     | created_at (8, Unix seconds; the deletion's on the deleted lists)
 //!     | filters (8: SHA-256 of search and userGroupId) | organization (16) | row id (16)
 //! ```
 //!
@@ -44,6 +45,10 @@ pub enum List {
     Groups,
     /// `GET /api/v1/users`.
     Users,
+    /// `GET /api/v1/deleted-user-groups` (its position's time is the deletion's).
+    DeletedGroups,
+    /// `GET /api/v1/deleted-users` (its position's time is the deletion's).
+    DeletedUsers,
 }
 
 impl List {
@@ -51,6 +56,8 @@ impl List {
         match self {
             List::Groups => b'g',
             List::Users => b'u',
+            List::DeletedGroups => b'G',
+            List::DeletedUsers => b'U',
         }
     }
 }

@@ -139,6 +139,12 @@ pub enum ApiError {
         /// The field holding the taken value.
         field: &'static str,
     },
+    /// 412: a conditional write (`If-Match`) found another version of the resource.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// 422: an `Idempotency-Key` was used before for another request.
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
     /// 413: the body is over the configured limit.
     #[error("payload too large (limit {limit} bytes)")]
     PayloadTooLarge {
@@ -200,6 +206,8 @@ impl ApiError {
             ApiError::Unauthorized(failure) => Some(failure.reason()),
             ApiError::Forbidden { reason, .. } => *reason,
             ApiError::TooManyRequests { .. } => Some("rate_limited"),
+            ApiError::PreconditionFailed => Some("precondition_failed"),
+            ApiError::IdempotencyKeyReused => Some("idempotency_key_reused"),
             _ => None,
         }
     }
@@ -223,6 +231,8 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -269,6 +279,14 @@ impl ResponseError for ApiError {
                     message: message.to_string(),
                 }]);
                 message.to_string()
+            }
+            ApiError::PreconditionFailed => {
+                body.reason = Some("precondition_failed".to_owned());
+                "The resource was changed since the version named in If-Match".to_owned()
+            }
+            ApiError::IdempotencyKeyReused => {
+                body.reason = Some("idempotency_key_reused".to_owned());
+                "Idempotency-Key was already used for a different request".to_owned()
             }
             ApiError::PayloadTooLarge { .. } => "Request body is too large".to_owned(),
             ApiError::UnsupportedMediaType => "Content-Type must be application/json".to_owned(),
@@ -405,6 +423,8 @@ impl From<DomainError> for ApiError {
                      (each page's nextCursor)"
                 ),
             ),
+            DomainError::PreconditionFailed => ApiError::PreconditionFailed,
+            DomainError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
             DomainError::Unavailable { cause, .. } => ApiError::Unavailable { cause },
             DomainError::Internal(cause) => ApiError::Internal(cause),
         }

@@ -6,40 +6,27 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::value::RawValue;
 
 use super::cursor::{List, Scope};
 use super::input::{
     check_length, id_only, no_query, path_id, report_rule, require_json, JsonObject, Query,
 };
+use super::lifecycle::{if_match, with_etag, Created};
 use super::ApiError;
 use super::Caller;
 use super::{json_response, list_start, next_cursor, page_of};
 use crate::api::{self, CreateGroup, ErrorBody, UpdateGroup};
 use crate::auth::Permission;
 use crate::db;
-use crate::domain::{rules, Group, GroupChanges, GroupId, NewGroup, OrganizationId};
+use crate::domain::{
+    lifecycle, rules, view, Group, GroupChanges, GroupId, NewGroup, OrganizationId,
+};
 use crate::limits;
 use crate::state::AppState;
 
 /// The API's view of a stored group.
-fn group_body(group: Group) -> Result<api::Group, ApiError> {
-    Ok(api::Group {
-        extra_fields: RawValue::from_string(group.extra_fields).map_err(|e| {
-            ApiError::internal(format!(
-                "stored extraFields of {} is not JSON: {e}",
-                group.id
-            ))
-        })?,
-        id: group.id.into_inner(),
-        name: group.name,
-        description: group.description,
-        external_id: group.external_id,
-        organization_id: group.organization_id.into_inner(),
-        created_at: group.created_at.and_utc(),
-        updated_at: group.updated_at.and_utc(),
-        deleted_at: group.deleted_at.map(|t| t.and_utc()),
-    })
+pub(super) fn group_body(group: Group) -> Result<api::Group, ApiError> {
+    Ok(view::group(&group)?)
 }
 
 fn group_response(status: StatusCode, group: Group) -> Result<HttpResponse, ApiError> {
@@ -179,11 +166,13 @@ pub async fn create_group(
     no_query(&req)?;
     let mut new_group = new_group_from_body(&caller.body)?;
     new_group.created_by = Some(caller.principal.access_key_id.as_str().to_owned());
-    let organization_id = caller.organization_id().clone();
-    let group = caller
-        .write(&state, move |conn| new_group.insert(conn, &organization_id))
-        .await?;
-    group_response(StatusCode::CREATED, group)
+    let (actor, organization_id) = (caller.actor(), caller.organization_id().clone());
+    caller
+        .create(&state, &req, move |conn| {
+            let group = lifecycle::create_group(conn, &actor, &organization_id, &new_group)?;
+            Created::of(&view::group(&group.value)?, group.version)
+        })
+        .await
 }
 
 /// `GET /api/v1/user-groups?page&limit&search&organizationId`: 200 with one page of the
@@ -316,10 +305,13 @@ pub async fn get_group(
     let id: GroupId = id_only(&req)?;
     let organization_id = caller.organization_id().clone();
     let group = db::run(&state.pool, move |conn| {
-        Group::get(conn, &organization_id, &id)
+        lifecycle::get_group(conn, &organization_id, &id)
     })
     .await?;
-    group_response(StatusCode::OK, group)
+    Ok(with_etag(
+        group_response(StatusCode::OK, group.value)?,
+        group.version,
+    ))
 }
 
 /// `PUT /api/v1/user-groups/{id}`: partial update; only the fields sent change (`null` clears
@@ -387,14 +379,17 @@ pub async fn update_group(
         extra_fields,
         ..GroupChanges::default()
     };
-    let organization_id = caller.organization_id().clone();
-    let by = caller.principal.access_key_id.clone();
+    let if_match = if_match(&req)?;
+    let (actor, organization_id) = (caller.actor(), caller.organization_id().clone());
     let group = caller
         .write(&state, move |conn| {
-            Group::update(conn, &organization_id, &id, &changes, &by)
+            lifecycle::update_group(conn, &actor, &organization_id, &id, &changes, &if_match)
         })
         .await?;
-    group_response(StatusCode::OK, group)
+    Ok(with_etag(
+        group_response(StatusCode::OK, group.value)?,
+        group.version,
+    ))
 }
 
 /// `DELETE /api/v1/user-groups/{id}`: soft delete. 200 with the final group and `deletedAt`;
@@ -444,12 +439,15 @@ pub async fn delete_group(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::UserGroupsDelete)?;
     let id: GroupId = id_only(&req)?;
-    let organization_id = caller.organization_id().clone();
-    let by = caller.principal.access_key_id.clone();
+    let if_match = if_match(&req)?;
+    let (actor, organization_id) = (caller.actor(), caller.organization_id().clone());
     let group = caller
         .write(&state, move |conn| {
-            Group::soft_delete(conn, &organization_id, &id, &by)
+            lifecycle::delete_group(conn, &actor, &organization_id, &id, &if_match)
         })
         .await?;
-    group_response(StatusCode::OK, group)
+    Ok(with_etag(
+        group_response(StatusCode::OK, group.value)?,
+        group.version,
+    ))
 }

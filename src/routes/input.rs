@@ -480,7 +480,9 @@ impl Query {
         PageRequest { page, limit }
     }
 
-    fn integer(&mut self, name: &str, default: i64, min: i64, max: i64) -> i64 {
+    /// The whole number `name` from `min` to `max` (`default` when absent); anything else is
+    /// recorded as bad.
+    pub fn integer(&mut self, name: &str, default: i64, min: i64, max: i64) -> i64 {
         let Some(text) = self.get(name) else {
             return default;
         };

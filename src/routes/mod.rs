@@ -3,10 +3,13 @@
 
 pub mod caller;
 pub mod cursor;
+pub mod deleted;
 pub mod error;
+pub mod events;
 pub mod groups;
 pub mod health;
 pub mod input;
+pub mod lifecycle;
 pub mod metrics;
 pub mod nscale;
 pub mod users;

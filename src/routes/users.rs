@@ -10,32 +10,22 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::cursor::{List, Scope};
 use super::input::{id_only, no_query, parse_uuid, path_id, require_json, JsonObject, Query};
+use super::lifecycle::{if_match, with_etag, Created};
 use super::ApiError;
 use super::Caller;
 use super::{json_response, list_start, next_cursor, page_of};
 use crate::api::{self, CreateUser, ErrorBody, UpdateUser};
 use crate::auth::Permission;
 use crate::db;
-use crate::domain::{GroupId, NewUser, OrganizationId, Role, User, UserChanges, UserId};
+use crate::domain::{
+    lifecycle, view, GroupId, NewUser, OrganizationId, Role, User, UserChanges, UserId,
+};
 use crate::limits;
 use crate::state::AppState;
 
 /// The API's view of a stored user.
-fn user_body(user: User) -> api::User {
-    api::User {
-        full_name: user.full_name(),
-        id: user.id.into_inner(),
-        first_name: user.first_name,
-        last_name: user.last_name,
-        email: user.email,
-        role: user.role,
-        avatar: user.avatar,
-        organization_id: user.organization_id.into_inner(),
-        user_group_id: user.user_group_id.map(GroupId::into_inner),
-        created_at: user.created_at.and_utc(),
-        updated_at: user.updated_at.and_utc(),
-        deleted_at: user.deleted_at.map(|t| t.and_utc()),
-    }
+pub(super) fn user_body(user: User) -> api::User {
+    view::user(&user)
 }
 
 fn user_response(status: StatusCode, user: User) -> HttpResponse {
@@ -211,11 +201,13 @@ pub async fn create_user(
     require_json(&req)?;
     no_query(&req)?;
     let new_user = new_user_from_body(&caller.body)?;
-    let organization_id = caller.organization_id().clone();
-    let user = caller
-        .write(&state, move |conn| new_user.insert(conn, &organization_id))
-        .await?;
-    Ok(user_response(StatusCode::CREATED, user))
+    let (actor, organization_id) = (caller.actor(), caller.organization_id().clone());
+    caller
+        .create(&state, &req, move |conn| {
+            let user = lifecycle::create_user(conn, &actor, &organization_id, &new_user)?;
+            Created::of(&view::user(&user.value), user.version)
+        })
+        .await
 }
 
 /// `GET /api/v1/users?page&limit&search&organizationId&userGroupId`: 200 with one page of the
@@ -366,10 +358,13 @@ pub async fn get_user(
     let id: UserId = id_only(&req)?;
     let organization_id = caller.organization_id().clone();
     let user = db::run(&state.pool, move |conn| {
-        User::get(conn, &organization_id, &id)
+        lifecycle::get_user(conn, &organization_id, &id)
     })
     .await?;
-    Ok(user_response(StatusCode::OK, user))
+    Ok(with_etag(
+        user_response(StatusCode::OK, user.value),
+        user.version,
+    ))
 }
 
 /// `PUT /api/v1/users/{id}`: partial update of `firstName, lastName, role, avatar, userGroupId`
@@ -437,13 +432,17 @@ pub async fn update_user(
     };
     body.finish()?;
     let id = id.ok_or_else(|| ApiError::internal("a bad id was not reported"))?;
-    let organization_id = caller.organization_id().clone();
+    let if_match = if_match(&req)?;
+    let (actor, organization_id) = (caller.actor(), caller.organization_id().clone());
     let user = caller
         .write(&state, move |conn| {
-            User::update(conn, &organization_id, &id, &changes)
+            lifecycle::update_user(conn, &actor, &organization_id, &id, &changes, &if_match)
         })
         .await?;
-    Ok(user_response(StatusCode::OK, user))
+    Ok(with_etag(
+        user_response(StatusCode::OK, user.value),
+        user.version,
+    ))
 }
 
 /// `DELETE /api/v1/users/{id}`: soft delete. 200 with the final user and `deletedAt`; 403 for
@@ -490,13 +489,17 @@ pub async fn delete_user(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Permission::UsersDelete)?;
     let id: UserId = id_only(&req)?;
-    let organization_id = caller.organization_id().clone();
+    let if_match = if_match(&req)?;
+    let (actor, organization_id) = (caller.actor(), caller.organization_id().clone());
     let user = caller
         .write(&state, move |conn| {
-            User::soft_delete(conn, &organization_id, &id)
+            lifecycle::delete_user(conn, &actor, &organization_id, &id, &if_match)
         })
         .await?;
-    Ok(user_response(StatusCode::OK, user))
+    Ok(with_etag(
+        user_response(StatusCode::OK, user.value),
+        user.version,
+    ))
 }
 
 #[cfg(test)]

@@ -14,13 +14,14 @@ use actix_web::{web, App, Error, HttpMessage, HttpServer, ResponseError};
 
 use crate::config::Config;
 use crate::db::{self, DbPool};
+use crate::domain::purge;
 use crate::metrics;
-use crate::models::{AccessToken, UsedSignature};
+use crate::models::{idempotency, AccessToken, UsedSignature};
 use crate::rate_limit::{FailedAttempts, RateLimits};
 use crate::routes::nscale::error::nscale_errors;
 use crate::routes::nscale::token;
 use crate::routes::ApiError;
-use crate::routes::{groups, health, nscale, route_not_found, users};
+use crate::routes::{deleted, events, groups, health, nscale, route_not_found, users};
 use crate::state::AppState;
 use crate::{docs, openapi};
 use authenticate::authenticate;
@@ -164,6 +165,9 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 /// | `/api/v1/user-groups/{id}` | GET, PUT, DELETE |
 /// | `/api/v1/users[/]` | GET (list), POST (create) |
 /// | `/api/v1/users/{id}` | GET, PUT, DELETE |
+/// | `/api/v1/deleted-user-groups[/]`, `/api/v1/deleted-users[/]` | GET (the deleted listings) |
+/// | `/api/v1/deleted-user-groups/{id}/restore`, `/api/v1/deleted-users/{id}/restore` | POST |
+/// | `/api/v1/events[/]` | GET (the change feed) |
 /// | `/api/v1/organizations/{organizationID}/groups[/]` | GET (list), POST (create): nscale |
 /// | `/api/v1/organizations/{organizationID}/groups/{groupid}` | GET, PUT, DELETE: nscale |
 /// | `/api/v1/organizations/{organizationID}/roles` | GET: nscale |
@@ -261,6 +265,37 @@ fn configure_routes(cfg: &mut web::ServiceConfig, state: AppState, metrics_route
                             .route(web::put().to(users::update_user))
                             .route(web::delete().to(users::delete_user))
                             .default_service(method_not_allowed("GET, PUT, DELETE")),
+                    )
+                    .service(
+                        web::resource(["/deleted-user-groups", "/deleted-user-groups/"])
+                            .route(web::get().to(deleted::list_deleted_groups))
+                            .default_service(method_not_allowed("GET")),
+                    )
+                    .service(
+                        web::resource([
+                            "/deleted-user-groups/{id}/restore",
+                            "/deleted-user-groups/{id}/restore/",
+                        ])
+                        .route(web::post().to(deleted::restore_group))
+                        .default_service(method_not_allowed("POST")),
+                    )
+                    .service(
+                        web::resource(["/deleted-users", "/deleted-users/"])
+                            .route(web::get().to(deleted::list_deleted_users))
+                            .default_service(method_not_allowed("GET")),
+                    )
+                    .service(
+                        web::resource([
+                            "/deleted-users/{id}/restore",
+                            "/deleted-users/{id}/restore/",
+                        ])
+                        .route(web::post().to(deleted::restore_user))
+                        .default_service(method_not_allowed("POST")),
+                    )
+                    .service(
+                        web::resource(["/events", "/events/"])
+                            .route(web::get().to(events::list_events))
+                            .default_service(method_not_allowed("GET")),
                     )
                     .service(
                         web::resource([
@@ -446,6 +481,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             None
         }
     };
+    actix_web::rt::spawn(purge_expired(pool.clone(), config.retention.retention()));
     actix_web::rt::spawn(prune_expired_rows(pool));
     actix_web::rt::spawn(forget_full_buckets(rate_limits, failed_token_attempts));
     running
@@ -514,6 +550,60 @@ async fn prune_expired_rows(pool: DbPool) {
             Ok(0) => {}
             Ok(pruned) => log::debug!("pruned {pruned} expired bearer tokens"),
             Err(e) => log::warn!("pruning the bearer tokens failed: {e}"),
+        }
+        match db::write(&pool, |conn| idempotency::prune_expired(conn, db::now())).await {
+            Ok(0) => {}
+            Ok(pruned) => log::debug!("pruned {pruned} expired idempotency keys"),
+            Err(e) => log::warn!("pruning the idempotency keys failed: {e}"),
+        }
+    }
+}
+
+/// How often the retention purge looks for expired deleted rows and events.
+const PURGE_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Most batches one purge round runs, so a large backlog is worked off over several rounds
+/// rather than holding the SQLite writer's queue for long.
+const PURGE_BATCHES_PER_ROUND: usize = 20;
+
+/// The retention purge of `serve` ([`crate::domain::purge`]): every [`PURGE_INTERVAL`], batches
+/// of expired users, then groups, then events, each its own write. Safe beside the other
+/// instances' purges and the `purge` command.
+async fn purge_expired(pool: DbPool, retention: Duration) {
+    let mut interval = actix_web::rt::time::interval(PURGE_INTERVAL);
+    loop {
+        interval.tick().await;
+        let cutoff = purge::cutoff(db::now(), retention);
+        let mut purged = purge::Purged::default();
+        let mut batches = 0;
+        for kind in purge::Purge::PASS {
+            while batches < PURGE_BATCHES_PER_ROUND {
+                batches += 1;
+                match db::write(&pool, move |conn| {
+                    purge::batch(conn, kind, cutoff, crate::limits::PURGE_BATCH)
+                })
+                .await
+                {
+                    Ok(n) => {
+                        purged.add(kind, n);
+                        if n < crate::limits::PURGE_BATCH as usize {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        log::warn!("the retention purge failed: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+        if purged != purge::Purged::default() {
+            log::info!(
+                "retention purge: {} users, {} groups, {} events removed",
+                purged.users,
+                purged.groups,
+                purged.events
+            );
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::value::to_raw_value;
 use serde_json::{json, Value};
 use usergroups::api::{CreateGroup, CreateUser, FieldError, UpdateGroup, UpdateUser};
 use usergroups::auth::signer::Credentials;
-use usergroups::client::{Client, Error, ListGroups, ListUsers};
+use usergroups::client::{Client, Error, ListDeleted, ListGroups, ListUsers, WriteOptions};
 use usergroups::role::Role;
 
 use crate::helpers::TestDatabase;
@@ -827,4 +827,56 @@ fn the_shell_script_reproduces_every_reference_vector() {
             .unwrap_or_else(|| panic!("{name}: {printed}"));
         assert_eq!(authorization, text("authorization"), "{name}");
     }
+}
+
+#[test]
+fn the_client_makes_writes_conditional_and_creates_idempotent_and_the_first_run_key_lacks_the_lifecycle_reads(
+) {
+    let live = Live::start();
+    let once = WriteOptions {
+        idempotency_key: Some("client-create-1".to_owned()),
+        ..WriteOptions::default()
+    };
+    let new = CreateGroup {
+        name: "Tagged".to_owned(),
+        ..CreateGroup::default()
+    };
+
+    let created = live.client.create_group_with(&new, &once).unwrap();
+    let replayed = live.client.create_group_with(&new, &once).unwrap();
+    let read = live.client.get_group_tagged(&created.value.id).unwrap();
+    let stale = WriteOptions {
+        if_match: Some("\"0\"".to_owned()),
+        ..WriteOptions::default()
+    };
+    let refused = live.client.update_group_with(
+        &created.value.id,
+        &UpdateGroup {
+            name: Some("Lost".to_owned()),
+            ..UpdateGroup::default()
+        },
+        &stale,
+    );
+    let fresh = WriteOptions {
+        if_match: read.etag.clone(),
+        ..WriteOptions::default()
+    };
+    let deleted = live
+        .client
+        .delete_group_with(&created.value.id, &fresh)
+        .unwrap();
+    let events = live.client.list_events(None, Some(10));
+    let deleted_list = live.client.list_deleted_groups(&ListDeleted::default());
+
+    assert_eq!(
+        replayed.value.id, created.value.id,
+        "the first answer again"
+    );
+    assert_eq!(created.etag.as_deref(), Some("\"1\""));
+    assert_eq!(read.etag, created.etag);
+    assert_eq!(service_error(refused).status_code, 412);
+    assert!(deleted.value.deleted_at.is_some());
+    assert_ne!(deleted.etag, read.etag);
+    assert_eq!(service_error(events).status_code, 403);
+    assert_eq!(service_error(deleted_list).status_code, 403);
 }

@@ -77,6 +77,21 @@ impl TestDatabase {
     pub fn is_postgres(&self) -> bool {
         matches!(self, TestDatabase::Postgres { .. })
     }
+
+    /// The URL that opens this database (another pool on it is another instance).
+    pub fn url(&self) -> DatabaseUrl {
+        match self {
+            TestDatabase::Sqlite(path) => format!("sqlite://{}", path.display())
+                .parse()
+                .expect("a sqlite URL"),
+            TestDatabase::Postgres { base_url, schema } => {
+                let separator = if base_url.contains('?') { '&' } else { '?' };
+                format!("{base_url}{separator}options=-csearch_path%3D{schema}")
+                    .parse()
+                    .expect("a postgres URL")
+            }
+        }
+    }
 }
 
 impl Drop for TestDatabase {
@@ -106,8 +121,9 @@ pub struct TestApp {
     pub organization_id: String,
     /// The default key (all permissions).
     pub credentials: Credentials,
-    // Last, so the pool closes before the database is removed.
-    _database: TestDatabase,
+    // Last, so the pool closes before the database is removed; shared by the instances of
+    // one database (`second_instance`), which is removed when the last of them ends.
+    _database: Arc<TestDatabase>,
 }
 
 /// An answer, with its body parsed as JSON (`Value::Null` for an empty or non-JSON body).
@@ -196,7 +212,7 @@ pub fn app_with_keys(
         },
         organization_id,
         credentials,
-        _database: database,
+        _database: Arc::new(database),
     }
 }
 
@@ -330,6 +346,26 @@ impl TestApp {
     /// True when the app runs on PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         self._database.is_postgres()
+    }
+
+    /// Another instance of the service on the same database: its own pool (on SQLite its own
+    /// writer thread), key cache and route table, the same organization, key and master keys.
+    pub fn second_instance(&self) -> TestApp {
+        let url = self._database.url();
+        let mut options = PoolOptions::for_url(&url);
+        options.max_size = if self.is_postgres() { 16 } else { 4 };
+        let pool = db::init(&url, options).expect("a second pool on the test database");
+        TestApp {
+            state: AppState {
+                pool,
+                limits: self.state.limits.clone(),
+                master_keys: self.state.master_keys.clone(),
+                key_cache: Default::default(),
+            },
+            organization_id: self.organization_id.clone(),
+            credentials: self.credentials.clone(),
+            _database: Arc::clone(&self._database),
+        }
     }
 
     /// Starts a request; send it with [`Call::send`].

@@ -15,6 +15,7 @@ mod import;
 mod invariants;
 mod isolation;
 mod layers;
+mod lifecycle;
 mod live_server;
 mod metrics;
 mod nscale;

@@ -79,6 +79,7 @@ pub fn code_of(status: StatusCode) -> &'static str {
         404 => "not_found",
         405 => "method_not_allowed",
         409 => "conflict",
+        412 => "precondition_failed",
         413 => "request_entity_too_large",
         415 => "unsupported_media_type",
         429 => "rate_limited",
@@ -138,6 +139,12 @@ pub fn describe(error: &ApiError) -> NscaleAnswer {
         }
         ApiError::UnsupportedMediaType => "content type must be application/json".to_owned(),
         ApiError::RequestTimeout { .. } => "request body was not received in time".to_owned(),
+        ApiError::PreconditionFailed => {
+            "the resource changed since the ETag given in If-Match".to_owned()
+        }
+        ApiError::IdempotencyKeyReused => {
+            "this Idempotency-Key was used with another request".to_owned()
+        }
         ApiError::TooManyRequests { .. } => "too many requests".to_owned(),
         ApiError::Unavailable { .. } => "service temporarily unavailable".to_owned(),
         ApiError::Internal(_) => "internal server error".to_owned(),

@@ -20,6 +20,7 @@ use crate::api::nscale::{
 };
 use crate::auth::Permission;
 use crate::db;
+use crate::domain::lifecycle::{self, IfMatch};
 use crate::domain::{group, rules, Group, GroupChanges, GroupId, NewGroup, OrganizationId, UserId};
 use crate::limits;
 use crate::routes::input::{no_query, parse_uuid, report_rule, require_json, Field, JsonObject};
@@ -481,10 +482,17 @@ pub async fn create_group(
         created_by: Some(caller.principal.access_key_id.as_str().to_owned()),
     };
     let members = written.user_ids;
-    let organization_id = caller.organization_id().clone();
+    let (actor, organization_id) = (caller.actor(), caller.organization_id().clone());
     let (group, members) = caller
         .write(&state, move |conn| {
-            new_group.insert_with_members(conn, &organization_id, members.as_deref())
+            let (group, members) = lifecycle::create_group_with_members(
+                conn,
+                &actor,
+                &organization_id,
+                &new_group,
+                members.as_deref(),
+            )?;
+            Ok((group.value, members))
         })
         .await?;
     Ok(json_response(
@@ -580,13 +588,19 @@ pub async fn update_group(
         members: written.user_ids,
         ..GroupChanges::default()
     };
-    let organization_id = caller.organization_id().clone();
-    let by = caller.principal.access_key_id.clone();
+    let (actor, organization_id) = (caller.actor(), caller.organization_id().clone());
     let (group, members) = caller
         .write(&state, move |conn| {
-            let group = Group::update(conn, &organization_id, &id, &changes, &by)?;
+            let group = lifecycle::update_group(
+                conn,
+                &actor,
+                &organization_id,
+                &id,
+                &changes,
+                &IfMatch::Any,
+            )?;
             let mut members = group::members_of(conn, &organization_id, std::slice::from_ref(&id))?;
-            Ok((group, members.remove(&id).unwrap_or_default()))
+            Ok((group.value, members.remove(&id).unwrap_or_default()))
         })
         .await?;
     Ok(json_response(StatusCode::OK, &group_read(group, members)?))
@@ -629,11 +643,11 @@ pub async fn delete_group(
     require(&caller, Permission::UserGroupsDelete)?;
     no_query(&req)?;
     let id = group_id(&req)?;
-    let organization_id = caller.organization_id().clone();
-    let by = caller.principal.access_key_id.clone();
+    let (actor, organization_id) = (caller.actor(), caller.organization_id().clone());
     let group = caller
         .write(&state, move |conn| {
-            Group::soft_delete(conn, &organization_id, &id, &by)
+            lifecycle::delete_group(conn, &actor, &organization_id, &id, &IfMatch::Any)
+                .map(|group| group.value)
         })
         .await?;
     // A deleted group has no active member: the delete refuses otherwise.

@@ -1,0 +1,12 @@
+DROP TABLE idempotency_keys;
+DROP TABLE events;
+DROP TABLE event_sequences;
+DROP INDEX users_deleted_by_group;
+DROP INDEX users_deleted_by_expiry;
+DROP INDEX users_deleted_by_deletion;
+DROP INDEX user_groups_deleted_by_expiry;
+DROP INDEX user_groups_deleted_by_deletion;
+ALTER TABLE users DROP COLUMN deleted_by;
+ALTER TABLE users DROP COLUMN version;
+ALTER TABLE user_groups DROP COLUMN deleted_by;
+ALTER TABLE user_groups DROP COLUMN version;

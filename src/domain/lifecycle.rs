@@ -1,0 +1,440 @@
+//! The writes of groups and users as every dialect makes them: the core operation of
+//! [`super::group`] or [`super::user`] (which keeps the rules), and around it, in the same
+//! transaction, what the lifecycle adds:
+//!
+//! - the record's `version`, which every write increments (a strong ETag; `updatedAt` has whole
+//!   seconds and cannot tell two writes in one second apart);
+//! - a write's condition on that version ([`IfMatch`]), checked under the record's row lock (the
+//!   core operation then takes the same lock again, which its own transaction already holds), so
+//!   a conditional write and any other write cannot interleave between the check and the change;
+//! - `deleted_by`, the actor of a soft delete;
+//! - the change feed's event ([`super::events`]), appended last.
+//!
+//! A dialect calls these rather than the core operations, so that no write of any dialect can
+//! skip the version, the actor or the event. Each opens a transaction, or, inside the caller's
+//! (a request's write, with its replay guard), runs as part of it without a savepoint of its
+//! own: every refusal it can end in comes either before it writes anything (a missing record, a
+//! failed condition) or from the core operation, which rolls its own savepoint back. A savepoint
+//! here would cost two more round trips, one of them while the organization's event sequence is
+//! locked (see [`super::events`]).
+
+use diesel::prelude::*;
+
+use super::events::{self, Actor, Change};
+use super::{
+    group, user, view, DomainError, Group, GroupChanges, GroupId, NewGroup, NewUser,
+    OrganizationId, Resource, User, UserChanges, UserId,
+};
+use crate::db::schema::{user_groups, users};
+use crate::db::{self, DbConnection};
+
+/// Runs `work` in the transaction open on `conn`, or in a new write transaction if none is.
+fn in_write<T>(
+    conn: &mut DbConnection,
+    mut work: impl FnMut(&mut DbConnection) -> Result<T, DomainError>,
+) -> Result<T, DomainError> {
+    if db::in_transaction(conn) {
+        work(conn)
+    } else {
+        db::write_transaction(conn, work)
+    }
+}
+
+/// A record with the version its last write left.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    /// The record.
+    pub value: T,
+    /// Starts at 1; every write adds 1.
+    pub version: i64,
+}
+
+/// What a write requires of the record's current version (HTTP's `If-Match`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum IfMatch {
+    /// Any live record (no condition, or `*`).
+    #[default]
+    Any,
+    /// One of these versions; an empty list matches nothing.
+    OneOf(Vec<i64>),
+}
+
+impl IfMatch {
+    /// `Ok` when `version` satisfies the condition, else [`DomainError::PreconditionFailed`].
+    pub fn check(&self, version: i64) -> Result<(), DomainError> {
+        match self {
+            IfMatch::Any => Ok(()),
+            IfMatch::OneOf(versions) if versions.contains(&version) => Ok(()),
+            IfMatch::OneOf(_) => Err(DomainError::PreconditionFailed),
+        }
+    }
+}
+
+/// The live group's version, locked for update until the end of the transaction.
+fn lock_group_version(
+    conn: &mut DbConnection,
+    organization_id: &OrganizationId,
+    id: &GroupId,
+) -> Result<i64, DomainError> {
+    let query = || {
+        user_groups::table
+            .filter(user_groups::id.eq(id))
+            .filter(group::visible_to(organization_id))
+            .select(user_groups::version)
+    };
+    let version = match conn {
+        DbConnection::Pg(c) => query().for_update().get_result(c).optional()?,
+        // The write transaction already holds SQLite's single write lock.
+        DbConnection::Sqlite(c) => query().get_result(c).optional()?,
+    };
+    version.ok_or(DomainError::NotFound(Resource::Group))
+}
+
+/// The live user's version, locked for update until the end of the transaction.
+fn lock_user_version(
+    conn: &mut DbConnection,
+    organization_id: &OrganizationId,
+    id: &UserId,
+) -> Result<i64, DomainError> {
+    let query = || {
+        users::table
+            .filter(users::id.eq(id))
+            .filter(user::visible_to(organization_id))
+            .select(users::version)
+    };
+    let version = match conn {
+        DbConnection::Pg(c) => query().for_update().get_result(c).optional()?,
+        DbConnection::Sqlite(c) => query().get_result(c).optional()?,
+    };
+    version.ok_or(DomainError::NotFound(Resource::User))
+}
+
+/// Adds 1 to the group's version and, for a soft delete, records who deleted it.
+fn bump_group(
+    conn: &mut DbConnection,
+    id: &GroupId,
+    deleted_by: Option<&Actor>,
+) -> Result<(), DomainError> {
+    let target = user_groups::table.find(id);
+    match deleted_by {
+        None => diesel::update(target)
+            .set(user_groups::version.eq(user_groups::version + 1))
+            .execute(conn)?,
+        Some(actor) => diesel::update(target)
+            .set((
+                user_groups::version.eq(user_groups::version + 1),
+                user_groups::deleted_by.eq(actor.as_str()),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Adds 1 to the user's version and, for a soft delete, records who deleted it.
+fn bump_user(
+    conn: &mut DbConnection,
+    id: &UserId,
+    deleted_by: Option<&Actor>,
+) -> Result<(), DomainError> {
+    let target = users::table.find(id);
+    match deleted_by {
+        None => diesel::update(target)
+            .set(users::version.eq(users::version + 1))
+            .execute(conn)?,
+        Some(actor) => diesel::update(target)
+            .set((
+                users::version.eq(users::version + 1),
+                users::deleted_by.eq(actor.as_str()),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Appends the event of `change` to `group`.
+pub(super) fn group_event(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    change: Change,
+    group: &Group,
+) -> Result<(), DomainError> {
+    events::append(
+        conn,
+        &group.organization_id,
+        actor,
+        (Resource::Group, change),
+        group.id.as_str(),
+        &view::group(group)?,
+    )
+    .map(|_| ())
+}
+
+/// Appends the event of `change` to `user`.
+pub(super) fn user_event(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    change: Change,
+    user: &User,
+) -> Result<(), DomainError> {
+    events::append(
+        conn,
+        &user.organization_id,
+        actor,
+        (Resource::User, change),
+        user.id.as_str(),
+        &view::user(user),
+    )
+    .map(|_| ())
+}
+
+/// The organization's live group `id` with its version.
+pub fn get_group(
+    conn: &mut DbConnection,
+    organization_id: &OrganizationId,
+    id: &GroupId,
+) -> Result<Versioned<Group>, DomainError> {
+    let found = user_groups::table
+        .filter(user_groups::id.eq(id))
+        .filter(group::visible_to(organization_id))
+        .select((Group::as_select(), user_groups::version))
+        .get_result::<(Group, i64)>(conn)
+        .optional()?;
+    let (value, version) = found.ok_or(DomainError::NotFound(Resource::Group))?;
+    Ok(Versioned { value, version })
+}
+
+/// The organization's live user `id` with its version.
+pub fn get_user(
+    conn: &mut DbConnection,
+    organization_id: &OrganizationId,
+    id: &UserId,
+) -> Result<Versioned<User>, DomainError> {
+    let found = users::table
+        .filter(users::id.eq(id))
+        .filter(user::visible_to(organization_id))
+        .select((User::as_select(), users::version))
+        .get_result::<(User, i64)>(conn)
+        .optional()?;
+    let (value, version) = found.ok_or(DomainError::NotFound(Resource::User))?;
+    Ok(Versioned { value, version })
+}
+
+/// Creates the group ([`NewGroup::insert`]) and its event.
+pub fn create_group(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    organization_id: &OrganizationId,
+    new: &NewGroup,
+) -> Result<Versioned<Group>, DomainError> {
+    in_write(conn, |conn| {
+        let value = new.insert(conn, organization_id)?;
+        group_event(conn, actor, Change::Created, &value)?;
+        Ok(Versioned { value, version: 1 })
+    })
+}
+
+/// Creates the group with its members ([`NewGroup::insert_with_members`]), and the events of
+/// the group and of each user who joined it. Returns the group and its members, sorted by id.
+pub fn create_group_with_members(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    organization_id: &OrganizationId,
+    new: &NewGroup,
+    members: Option<&[UserId]>,
+) -> Result<(Versioned<Group>, Vec<UserId>), DomainError> {
+    in_write(conn, |conn| {
+        let (value, joined) = new.insert_with_members(conn, organization_id, members)?;
+        group_event(conn, actor, Change::Created, &value)?;
+        membership_changed(conn, actor, organization_id, &joined)?;
+        Ok((Versioned { value, version: 1 }, joined))
+    })
+}
+
+/// The users whose membership of a group changes from `before` to `after` (both sorted): those
+/// in one list and not the other.
+fn moved(before: &[UserId], after: &[UserId]) -> Vec<UserId> {
+    let mut moved: Vec<UserId> = before
+        .iter()
+        .filter(|id| after.binary_search(id).is_err())
+        .chain(after.iter().filter(|id| before.binary_search(id).is_err()))
+        .cloned()
+        .collect();
+    moved.sort_unstable();
+    moved
+}
+
+/// A membership set through a group (the nscale dialect's `spec.userIDs`) changes the users who
+/// joined or left it: each gets its version step and its `user.updated` event, as if it had been
+/// moved through its own route.
+fn membership_changed(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    organization_id: &OrganizationId,
+    users_moved: &[UserId],
+) -> Result<(), DomainError> {
+    for id in users_moved {
+        bump_user(conn, id, None)?;
+        let user = User::get(conn, organization_id, id)?;
+        user_event(conn, actor, Change::Updated, &user)?;
+    }
+    Ok(())
+}
+
+/// Updates the group ([`Group::update`]) if its version satisfies `if_match`.
+pub fn update_group(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    organization_id: &OrganizationId,
+    id: &GroupId,
+    changes: &GroupChanges,
+    if_match: &IfMatch,
+) -> Result<Versioned<Group>, DomainError> {
+    in_write(conn, |conn| {
+        let version = lock_group_version(conn, organization_id, id)?;
+        if_match.check(version)?;
+        let members_before = match &changes.members {
+            Some(_) => group_members(conn, organization_id, id)?,
+            None => Vec::new(),
+        };
+        let value = Group::update(conn, organization_id, id, changes, actor.changed_by()?)?;
+        bump_group(conn, id, None)?;
+        group_event(conn, actor, Change::Updated, &value)?;
+        if changes.members.is_some() {
+            let members_after = group_members(conn, organization_id, id)?;
+            membership_changed(
+                conn,
+                actor,
+                organization_id,
+                &moved(&members_before, &members_after),
+            )?;
+        }
+        Ok(Versioned {
+            value,
+            version: version + 1,
+        })
+    })
+}
+
+/// The live members of the group, sorted by id.
+fn group_members(
+    conn: &mut DbConnection,
+    organization_id: &OrganizationId,
+    id: &GroupId,
+) -> Result<Vec<UserId>, DomainError> {
+    let mut members = group::members_of(conn, organization_id, std::slice::from_ref(id))?;
+    Ok(members.remove(id).unwrap_or_default())
+}
+
+/// Soft-deletes the group ([`Group::soft_delete`]) if its version satisfies `if_match`,
+/// recording `actor` as `deleted_by`.
+pub fn delete_group(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    organization_id: &OrganizationId,
+    id: &GroupId,
+    if_match: &IfMatch,
+) -> Result<Versioned<Group>, DomainError> {
+    in_write(conn, |conn| {
+        let version = lock_group_version(conn, organization_id, id)?;
+        if_match.check(version)?;
+        let value = Group::soft_delete(conn, organization_id, id, actor.changed_by()?)?;
+        bump_group(conn, id, Some(actor))?;
+        group_event(conn, actor, Change::Deleted, &value)?;
+        Ok(Versioned {
+            value,
+            version: version + 1,
+        })
+    })
+}
+
+/// Creates the user ([`NewUser::insert`]) and its event.
+pub fn create_user(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    organization_id: &OrganizationId,
+    new: &NewUser,
+) -> Result<Versioned<User>, DomainError> {
+    in_write(conn, |conn| {
+        let value = new.insert(conn, organization_id)?;
+        user_event(conn, actor, Change::Created, &value)?;
+        Ok(Versioned { value, version: 1 })
+    })
+}
+
+/// Updates the user ([`User::update`]) if its version satisfies `if_match`.
+pub fn update_user(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    organization_id: &OrganizationId,
+    id: &UserId,
+    changes: &UserChanges,
+    if_match: &IfMatch,
+) -> Result<Versioned<User>, DomainError> {
+    in_write(conn, |conn| {
+        let version = lock_user_version(conn, organization_id, id)?;
+        if_match.check(version)?;
+        let value = User::update(conn, organization_id, id, changes)?;
+        bump_user(conn, id, None)?;
+        user_event(conn, actor, Change::Updated, &value)?;
+        Ok(Versioned {
+            value,
+            version: version + 1,
+        })
+    })
+}
+
+/// Soft-deletes the user ([`User::soft_delete`]) if its version satisfies `if_match`,
+/// recording `actor` as `deleted_by`.
+pub fn delete_user(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    organization_id: &OrganizationId,
+    id: &UserId,
+    if_match: &IfMatch,
+) -> Result<Versioned<User>, DomainError> {
+    in_write(conn, |conn| {
+        let version = lock_user_version(conn, organization_id, id)?;
+        if_match.check(version)?;
+        let value = User::soft_delete(conn, organization_id, id)?;
+        bump_user(conn, id, Some(actor))?;
+        user_event(conn, actor, Change::Deleted, &value)?;
+        Ok(Versioned {
+            value,
+            version: version + 1,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_condition_matches_any_version_it_lists_and_no_other() {
+        assert_eq!(IfMatch::Any.check(7), Ok(()));
+        assert_eq!(IfMatch::OneOf(vec![3, 7]).check(7), Ok(()));
+        assert_eq!(
+            IfMatch::OneOf(vec![3]).check(7),
+            Err(DomainError::PreconditionFailed)
+        );
+        assert_eq!(
+            IfMatch::OneOf(Vec::new()).check(1),
+            Err(DomainError::PreconditionFailed)
+        );
+    }
+
+    #[test]
+    fn the_users_moved_by_a_new_membership_are_those_who_joined_and_those_who_left() {
+        let ids: Vec<UserId> = (1..=4)
+            .map(|n| UserId::from(format!("u{n}").as_str()))
+            .collect();
+        let before = vec![ids[0].clone(), ids[1].clone(), ids[2].clone()];
+        let after = vec![ids[1].clone(), ids[3].clone()];
+
+        assert_eq!(
+            moved(&before, &after),
+            vec![ids[0].clone(), ids[2].clone(), ids[3].clone()]
+        );
+        assert!(moved(&after, &after).is_empty());
+    }
+}

@@ -1,0 +1,105 @@
+//! `GET /api/v1/events`: the change feed of the caller's organization ([`crate::domain::events`]),
+//! oldest first, from a cursor.
+//!
+//! The cursor is the organization's sequence number of the last event seen, as plain decimal
+//! text: a consumer sends the page's `nextCursor` back as `after`. It needs no tag, unlike the
+//! lists' cursors, because it names no row and grants nothing: every read is limited to the
+//! caller's organization, so any number is only a position within what the caller may read
+//! anyway. Sequence numbers follow commit order (see the domain module), so a consumer that
+//! follows `nextCursor` sees every event once, in order, however many instances write at once.
+//! Events older than the retention are purged; a cursor older than that resumes at the oldest
+//! event still kept.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::value::RawValue;
+
+use super::input::Query;
+use super::{json_response, ApiError, Caller};
+use crate::api::{ErrorBody, Event, EventPage};
+use crate::auth::Permission;
+use crate::db;
+use crate::domain::events;
+use crate::limits;
+use crate::state::AppState;
+
+/// `GET /api/v1/events?after&limit`: 200 with up to `limit` (1 to 100, default 20) of the
+/// organization's events numbered above `after` (default 0: from the oldest kept), oldest first,
+/// and the `nextCursor` to send as the next `after`. 400 for a bad parameter, 403 without
+/// `events:read`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "lifecycle",
+    summary = "Read the change feed",
+    description = "The organization's changes of groups and users (created, updated, deleted, \
+        restored, purged), in the order they committed, each with its actor and the resource as \
+        it stood after the change. Follow `nextCursor` (send it as `after`) to see every change \
+        exactly once. Needs `events:read`, which no key has by default.",
+    security(("onlivesite" = [])),
+    params(
+        ("after" = Option<i64>, Query, minimum = 0, example = 0,
+            description = "The `nextCursor` of the previous page: the sequence number after \
+                which this page starts (default 0, the oldest event kept)."),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
+            description = "Events per page, 1 to 100 (default 20)."),
+    ),
+    responses(
+        (status = 200, description = "The events after `after`, oldest first.", body = EventPage,
+            example = json!({"items": [{
+                "sequence": 1, "type": "user-group.created", "occurredAt": "2025-05-22T10:30:00Z",
+                "actor": "OLAKEXAMPLE1234567890",
+                "resourceId": "550e8400-e29b-41d4-a716-446655440000",
+                "resource": {"id": "550e8400-e29b-41d4-a716-446655440000",
+                    "name": "Global Sales Team", "description": null, "externalId": null,
+                    "organizationId": "123e4567-e89b-12d3-a456-426614174000",
+                    "extraFields": {}, "createdAt": "2025-05-22T10:30:00Z",
+                    "updatedAt": "2025-05-22T10:30:00Z"}}],
+                "nextCursor": "1"})),
+        (status = 400, description = "A bad `after` or `limit`, or an unknown or repeated \
+            parameter.", body = ErrorBody,
+            example = json!({"statusCode": 400, "message": "Invalid input", "errors": [
+                {"field": "after", "message": "after must be a whole number of at least 0"}]})),
+        (status = 403, description = "The access key lacks `events:read`.", body = ErrorBody,
+            example = json!({"statusCode": 403,
+                "message": "Access key is not allowed to read events"})),
+    ),
+)]
+pub async fn list_events(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Permission::EventsRead)?;
+    let mut query = Query::parse(&req, &["after", "limit"]);
+    let after = query.integer("after", 0, 0, i64::MAX);
+    let limit = query.integer("limit", 20, 1, limits::PAGE_LIMIT_MAX);
+    query.finish()?;
+    let organization_id = caller.organization_id().clone();
+    let listed = db::run(&state.pool, move |conn| {
+        events::list_after(conn, &organization_id, after, limit)
+    })
+    .await?;
+    let next = listed.last().map_or(after, |event| event.seq);
+    let items = listed
+        .into_iter()
+        .map(|event| {
+            Ok(Event {
+                sequence: event.seq,
+                event_type: event.event_type,
+                occurred_at: event.occurred_at.and_utc(),
+                actor: event.actor,
+                resource_id: event.resource_id,
+                resource: RawValue::from_string(event.resource)
+                    .map_err(|e| ApiError::internal(format!("a stored event is not JSON: {e}")))?,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(json_response(
+        StatusCode::OK,
+        &EventPage {
+            items,
+            next_cursor: next.to_string(),
+        },
+    ))
+}
