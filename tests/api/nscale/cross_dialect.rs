@@ -262,3 +262,72 @@ async fn an_nscale_delete_racing_an_nscale_create_with_a_member_of_it_never_both
     }
     assert_eq!(deleted_groups_with_active_members(&app), 0);
 }
+
+#[actix_web::test]
+async fn the_nscale_writes_are_in_the_change_feed_with_each_user_their_membership_moved() {
+    let app = spawn_app().await;
+    let ada = crate::helpers::id_of(&app.create_user("ada@example.com", None).await);
+    let bob = crate::helpers::id_of(&app.create_user("bob@example.com", None).await);
+    let group =
+        nscale_id(&create_nscale_group(&app, group_write_with_members("team", &[&ada])).await);
+    let path = group_path(&app, &group);
+
+    let swapped = app
+        .put(&path, group_write_with_members("team", &[&bob]))
+        .await;
+    let emptied = app.put(&path, group_write_with_members("team", &[])).await;
+    let deleted = app.delete(&path).await;
+    let events = crate::lifecycle::feed(&app).await;
+
+    for answer in [&swapped, &emptied, &deleted] {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    let of = |id: &str| -> Vec<(String, Option<String>)> {
+        events
+            .iter()
+            .filter(|e| e["resourceId"] == id)
+            .map(|e| {
+                let kind = e["type"].as_str().unwrap().to_owned();
+                let member_of = e["resource"]["userGroupId"].as_str().map(str::to_owned);
+                (kind, member_of)
+            })
+            .collect()
+    };
+    let joined = |kind: &str| (kind.to_owned(), Some(group.clone()));
+    let alone = |kind: &str| (kind.to_owned(), None);
+    assert_eq!(
+        of(&ada),
+        [
+            alone("user.created"),
+            joined("user.updated"),
+            alone("user.updated")
+        ],
+        "ada joins with the create and leaves with the first PUT"
+    );
+    assert_eq!(
+        of(&bob),
+        [
+            alone("user.created"),
+            joined("user.updated"),
+            alone("user.updated")
+        ],
+        "bob joins with the first PUT and leaves with the second"
+    );
+    let group_events: Vec<&str> = events
+        .iter()
+        .filter(|e| e["resourceId"] == group.as_str())
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        group_events,
+        [
+            "user-group.created",
+            "user-group.updated",
+            "user-group.updated",
+            "user-group.deleted"
+        ]
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["actor"], app.credentials.access_key_id.as_str());
+    assert!(last["resource"]["deletedAt"].is_string(), "{last}");
+}
