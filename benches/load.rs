@@ -61,10 +61,10 @@ use diesel::PgConnection;
 
 use usergroups::auth::signer::{sign, Credentials};
 use usergroups::auth::PermissionSet;
-use usergroups::db::schema::{user_groups, users};
 use usergroups::db::{self, DatabaseUrl, DbConnection, DbPool, PoolOptions};
-use usergroups::domain::group::lock_live;
-use usergroups::domain::{DomainError, Group, NewGroup, Resource, RowLock};
+use usergroups::domain::events::Actor;
+use usergroups::domain::lifecycle::{self, IfMatch};
+use usergroups::domain::{DomainError, NewGroup};
 use usergroups::ids::{AccessKeyId, GroupId, OrganizationId};
 use usergroups::models::used_signature::FirstUse;
 use usergroups::models::{AccessKey, Organization, UsedSignature};
@@ -616,13 +616,14 @@ fn unique_signature() -> String {
 }
 
 /// The SQLite DELETE ceiling: one signed DELETE's transaction run in-process through the
-/// project's own data layer (`db::write_transaction`, the domain's row lock, its tables), one
-/// transaction per commit, on a connection of the service's own kind (WAL, `synchronous =
-/// FULL`): record the signature, lock the group, count its active members, mark it deleted,
-/// read it back.
+/// project's own data layer, one transaction per commit, on a connection of the service's own
+/// kind (WAL, `synchronous = FULL`): the server's replay-guard statement (with its revocation
+/// check), then the very domain call the route makes (`lifecycle::delete_group`: the version
+/// lock, the group's lock, the count of its active members, the soft delete, the version step
+/// and `deleted_by`, the change feed's event).
 ///
-/// This is the shape the data layer's transaction API is measured against: when that API
-/// changes, this body changes with it, and the steps stay these.
+/// What it leaves out is what the server adds around the same transaction: HTTP, the signature
+/// check, the hand-off to the writer thread. When the data layer changes, this follows it.
 fn data_layer_delete_ceiling(
     conn: &mut DbConnection,
     access_key_id: &AccessKeyId,
@@ -630,45 +631,26 @@ fn data_layer_delete_ceiling(
     id: &GroupId,
 ) -> Result<(), DomainError> {
     db::write_transaction(conn, |conn| {
-        // The server's own statement: the insert that also checks the key is not revoked.
         let used = UsedSignature::for_signature(unique_signature(), Utc::now());
         if used.record_for_live_key(conn, access_key_id)? != FirstUse::Recorded {
             return Err(DomainError::Internal(
                 "a fresh signature was refused".into(),
             ));
         }
-        lock_live(conn, organization_id, id, RowLock::Exclusive)?
-            .ok_or(DomainError::NotFound(Resource::Group))?;
-        let active_members: i64 = users::table
-            .filter(users::user_group_id.eq(id))
-            .filter(users::deleted_at.is_null())
-            .count()
-            .get_result(conn)?;
-        if active_members > 0 {
-            return Err(DomainError::HasActiveMembers {
-                count: active_members,
-            });
-        }
-        let now = db::now();
-        diesel::update(user_groups::table.find(id))
-            .set((
-                user_groups::updated_at.eq(now),
-                user_groups::deleted_at.eq(now),
-            ))
-            .execute(conn)?;
-        user_groups::table
-            .find(id)
-            .select(Group::as_select())
-            .first(conn)?;
-        Ok(())
+        let actor = Actor::Key(access_key_id.clone());
+        lifecycle::delete_group(conn, &actor, organization_id, id, &IfMatch::Any).map(|_| ())
     })
 }
 
-/// The PostgreSQL DELETE ceiling: the same five steps as raw SQL in one transaction, as a plain
-/// libpq client sends them (diesel caches each statement prepared on the connection).
+/// The PostgreSQL DELETE ceiling: the same effects as raw SQL in one transaction, in the fewest
+/// statements a hand-written client would send (diesel caches each statement prepared on the
+/// connection): the replay-guard insert, the group's lock, the count of its active members, one
+/// UPDATE for the soft delete with its version step and `deleted_by`, the organization's live
+/// count, and the change feed's event with its sequence step (the domain's own statement).
 fn raw_delete_transaction(
     conn: &mut PgConnection,
     organization_id: &str,
+    access_key_id: &str,
     id: &str,
 ) -> Result<(), String> {
     conn.transaction::<_, diesel::result::Error, _>(|conn| {
@@ -693,17 +675,39 @@ fn raw_delete_transaction(
         .bind::<Text, _>(id)
         .execute(conn)?;
         let now = db::now();
-        diesel::sql_query("UPDATE user_groups SET updated_at = $1, deleted_at = $1 WHERE id = $2")
-            .bind::<Timestamp, _>(now)
-            .bind::<Text, _>(id)
-            .execute(conn)?;
-        diesel::sql_query("SELECT * FROM user_groups WHERE id = $1")
-            .bind::<Text, _>(id)
-            .execute(conn)?;
+        diesel::sql_query(
+            "UPDATE user_groups SET updated_at = $1, deleted_at = $1, version = version + 1, \
+             deleted_by = $3 WHERE id = $2",
+        )
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(id)
+        .bind::<Text, _>(access_key_id)
+        .execute(conn)?;
+        diesel::sql_query(
+            "UPDATE live_counts SET n = n - 1 WHERE organization_id = $1 AND kind = 'group'",
+        )
+        .bind::<Text, _>(organization_id)
+        .execute(conn)?;
+        diesel::sql_query(
+            "WITH next AS (INSERT INTO event_sequences (organization_id, last) VALUES ($1, 1) \
+             ON CONFLICT (organization_id) DO UPDATE SET last = event_sequences.last + 1 \
+             RETURNING last) INSERT INTO events (organization_id, seq, event_type, resource_id, \
+             actor, occurred_at, resource) SELECT $1, next.last, 'user-group.deleted', $2, $3, \
+             $4, $5 FROM next",
+        )
+        .bind::<Text, _>(organization_id)
+        .bind::<Text, _>(id)
+        .bind::<Text, _>(access_key_id)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(RAW_EVENT_RESOURCE)
+        .execute(conn)?;
         Ok(())
     })
     .map_err(|e| e.to_string())
 }
+
+/// The resource an event of the raw DELETE carries: a deleted group's JSON of the usual size.
+const RAW_EVENT_RESOURCE: &str = r#"{"id":"0193a000-0000-7000-8000-000000000000","name":"bench group","description":null,"externalId":null,"organizationId":"0193a000-0000-7000-8000-000000000001","extraFields":{},"createdAt":"2026-12-01T00:00:00Z","updatedAt":"2026-12-01T00:00:00Z","deletedAt":"2026-12-01T00:00:00Z"}"#;
 
 /// The point select a signed GET makes, as SQL: the group by id, in its organization, live.
 const POINT_SELECT: &str = "SELECT * FROM user_groups WHERE id = $1 AND organization_id = $2 \
@@ -1342,6 +1346,7 @@ fn main() {
                                 PgConnection::establish(&url_text).expect("a libpq connection");
                             let ids = Arc::clone(&ceiling_deletes);
                             let organization_id = organization_id.to_string();
+                            let access_key_id = credentials.access_key_id.clone();
                             move || {
                                 let Some(id) = ids.take() else {
                                     return Step::Exhausted;
@@ -1350,6 +1355,7 @@ fn main() {
                                 match raw_delete_transaction(
                                     &mut conn,
                                     &organization_id,
+                                    &access_key_id,
                                     id.as_str(),
                                 ) {
                                     Ok(()) => Step::Ok(started.elapsed()),
