@@ -120,6 +120,67 @@ fn checked_offset(page: PageRequest, total: i64) -> Result<Option<i64>, DomainEr
     Ok(Some(offset))
 }
 
+/// Where the rows of a page start, in the terms the query reading them needs.
+#[derive(Debug, Clone, Copy)]
+enum Window<'a> {
+    /// Skip this many rows of the list's order.
+    Offset(i64),
+    /// Only the rows after this position, in the list's order.
+    After(&'a Position),
+}
+
+/// The paging every list shares, around the list's own two queries: `count`, how many rows
+/// match in all, and `load`, at most `page.limit + 1` rows of the list's order from a window.
+///
+/// `known_total` is a total the caller has at no cost (the organization's live count). Without
+/// one, the rows are counted only when the page cannot show their number (an offset page that is
+/// the last one holds it: [`total_from_last_page`]) and, for an offset page that may be too deep,
+/// first. An offset past the end is an empty page; deeper than
+/// [`crate::limits::PAGE_OFFSET_MAX`] rows is [`DomainError::PageTooDeep`], whether the rows
+/// were counted before the page or after it.
+fn paged<T>(
+    conn: &mut crate::db::DbConnection,
+    page: PageRequest,
+    start: &Start,
+    known_total: Option<i64>,
+    mut count: impl FnMut(&mut crate::db::DbConnection) -> Result<i64, DomainError>,
+    mut load: impl FnMut(&mut crate::db::DbConnection, Window<'_>) -> Result<Vec<T>, DomainError>,
+    position: impl Fn(&T) -> Position,
+) -> Result<ListPage<T>, DomainError> {
+    let total = match known_total {
+        Some(total) => Some(total),
+        None if must_count_first(start, page) => Some(count(conn)?),
+        None => None,
+    };
+    let window = match (start, total) {
+        (Start::After(after), _) => Window::After(after),
+        // Not counted yet: the offset exists and is within the bound.
+        (Start::Offset, None) => Window::Offset(page.offset().unwrap_or(0)),
+        (Start::Offset, Some(total)) => match checked_offset(page, total)? {
+            Some(offset) => Window::Offset(offset),
+            None => {
+                return Ok(ListPage {
+                    items: Vec::new(),
+                    total,
+                    next: None,
+                })
+            }
+        },
+    };
+    let mut items = load(conn, window)?;
+    let next = next_position(&mut items, page.limit, position);
+    let total = match total.or_else(|| total_from_last_page(start, page, items.len(), &next)) {
+        Some(total) => total,
+        None => count(conn)?,
+    };
+    if matches!(start, Start::Offset) {
+        // A page past the end (counted only now) is empty, and deeper than the bound is
+        // refused, exactly as when the count comes first.
+        checked_offset(page, total)?;
+    }
+    Ok(ListPage { items, total, next })
+}
+
 /// True when a filtered list must count its matches before reading its page: an offset page
 /// whose depth is past the bound (or past any count) must know the total to answer.
 fn must_count_first(start: &Start, page: PageRequest) -> bool {

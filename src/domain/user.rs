@@ -8,10 +8,9 @@ use diesel::dsl::sql;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
 use super::{
-    checked_offset, contains_pattern, counts, fold_case, group, must_count_first, next_position,
-    search_uses_index, total_from_last_page, trigram_phrase, AdminChange, DomainError, GroupId,
-    InvalidField, ListPage, OrganizationId, PageRequest, Position, Resource, Role, RowLock, Start,
-    UserId,
+    contains_pattern, counts, fold_case, group, paged, search_uses_index, trigram_phrase,
+    AdminChange, DomainError, GroupId, InvalidField, ListPage, OrganizationId, PageRequest,
+    Position, Resource, Role, RowLock, Start, UserId, Window,
 };
 use crate::db::schema::{organizations, users};
 use crate::db::{self, DbConnection};
@@ -335,67 +334,44 @@ impl User {
             }
             query
         };
-        // Filtered, the exact count costs a second indexed query; it is skipped when the page
-        // itself shows the total (see `total_from_last_page`).
-        let total = match (search, group_id) {
+        // Unfiltered, the total is the organization's live count, one row; filtered, the exact
+        // count costs a second indexed query, made only when the page does not show the total.
+        let known_total = match (search, group_id) {
             (None, None) => Some(counts::live(conn, organization_id, Resource::User)?),
-            _ if must_count_first(start, page) => Some(filtered().count().get_result(conn)?),
             _ => None,
         };
-        let newest_first = filtered().limit(page.limit + 1);
-        let mut query = if search.is_some() && matches!(conn, DbConnection::Pg(_)) {
-            // The same order, in words the creation index cannot serve: a prepared search's
-            // generic plan cannot tell a selective pattern from a common one, and would walk
-            // the organization's rows newest first, filtering each, rather than collect the
-            // trigram index's matches and sort them.
-            newest_first.order((
-                sql::<Timestamp>("users.created_at + interval '0 second'").desc(),
-                users::id.desc(),
-            ))
-        } else {
-            newest_first.order((users::created_at.desc(), users::id.desc()))
-        }
-        .select(User::as_select());
-        match start {
-            Start::Offset => match total {
-                // Not counted yet: the offset exists and is within the bound.
-                None => query = query.offset(page.offset().unwrap_or(0)),
-                Some(total) => match checked_offset(page, total)? {
-                    Some(offset) => query = query.offset(offset),
-                    None => {
-                        return Ok(ListPage {
-                            items: Vec::new(),
-                            total,
-                            next: None,
-                        })
-                    }
-                },
-            },
-            Start::After(after) => {
-                query = query.filter(
+        let count = |conn: &mut DbConnection| Ok(filtered().count().get_result(conn)?);
+        let load = |conn: &mut DbConnection, window: Window<'_>| {
+            let newest_first = filtered().limit(page.limit + 1);
+            let mut query = if search.is_some() && matches!(conn, DbConnection::Pg(_)) {
+                // The same order, in words the creation index cannot serve: a prepared
+                // search's generic plan cannot tell a selective pattern from a common one, and
+                // would walk the organization's rows newest first, filtering each, rather than
+                // collect the trigram index's matches and sort them.
+                newest_first.order((
+                    sql::<Timestamp>("users.created_at + interval '0 second'").desc(),
+                    users::id.desc(),
+                ))
+            } else {
+                newest_first.order((users::created_at.desc(), users::id.desc()))
+            }
+            .select(User::as_select());
+            query = match window {
+                Window::Offset(offset) => query.offset(offset),
+                Window::After(after) => query.filter(
                     sql::<Bool>("(users.created_at, users.id) < (")
                         .bind::<Timestamp, _>(after.created_at)
                         .sql(", ")
                         .bind::<Text, _>(after.id.clone())
                         .sql(")"),
-                );
-            }
-        }
-        let mut items = query.load(conn)?;
-        let next = next_position(&mut items, page.limit, |u| Position {
+                ),
+            };
+            Ok(query.load(conn)?)
+        };
+        paged(conn, page, start, known_total, count, load, |u: &User| Position {
             created_at: u.created_at,
             id: u.id.as_str().to_owned(),
-        });
-        let total = match total.or_else(|| total_from_last_page(start, page, items.len(), &next)) {
-            Some(total) => total,
-            None => filtered().count().get_result(conn)?,
-        };
-        if matches!(start, Start::Offset) {
-            // A page past the end (counted only now) is empty, and deeper than the bound is
-            // refused, exactly as when the count comes first.
-            checked_offset(page, total)?;
-        }
-        Ok(ListPage { items, total, next })
+        })
     }
 
     /// Applies a partial update to the organization's live user `id` in one transaction: joining
