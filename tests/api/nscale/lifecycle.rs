@@ -134,6 +134,10 @@ async fn a_deleted_group_is_listed_with_show_deleted_and_comes_back_whole_with_u
         "roles and accounts kept"
     );
     assert_eq!(metadata["provisioningStatus"], "provisioned");
+    assert_eq!(
+        metadata["modifiedTime"], deleted.body["metadata"]["modifiedTime"],
+        "an undelete is no edit: the last modification stays the delete"
+    );
     for field in ["deletionTime", "deletedBy", "purgeTime"] {
         assert!(metadata.get(field).is_none(), "{field}: {metadata}");
     }
