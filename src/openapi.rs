@@ -138,6 +138,7 @@ longer than the request timeout (10 seconds by default) is answered 408.";
         nscale::groups::get_group,
         nscale::groups::update_group,
         nscale::groups::delete_group,
+        nscale::groups::undelete_group,
         nscale::roles::list_roles,
     ),
     components(

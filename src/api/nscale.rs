@@ -4,9 +4,9 @@
 //! (`routes::nscale::groups`), so that an unknown field, `spec.subjects` or a bad name each get
 //! their own answer, but it accepts exactly what [`GroupWrite`] describes.
 //!
-//! Absent is not empty here: `description`, `tags`, `createdBy`, `modifiedTime`, `modifiedBy`
-//! and `deletionTime` are left out when unset (never `null`), while the three `spec` lists are
-//! always present.
+//! Absent is not empty here: `description`, `tags`, `createdBy`, `modifiedTime`, `modifiedBy`,
+//! `deletionTime`, `deletedBy` and `purgeTime` are left out when unset (never `null`), while
+//! the three `spec` lists are always present.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -156,7 +156,7 @@ pub struct GroupReadMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "server", schema(nullable = false))]
     pub modified_by: Option<String>,
-    /// Only on a deleted group's final answer.
+    /// Only on a deleted group: its delete's final answer, and the list with `showDeleted=true`.
     #[serde(
         default,
         with = "timestamp::option",
@@ -167,6 +167,25 @@ pub struct GroupReadMetadata {
         schema(value_type = String, format = DateTime, nullable = false)
     )]
     pub deletion_time: Option<DateTime<Utc>>,
+    /// The access key id that deleted the group; only on a deleted group listed with
+    /// `showDeleted=true`, and left out there too when it is not known (a group deleted before
+    /// this was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(nullable = false))]
+    pub deleted_by: Option<String>,
+    /// When the retention purge removes the deleted group for good (`deletionTime` plus the
+    /// retention); only on a deleted group listed with `showDeleted=true`. Until then it can be
+    /// undeleted.
+    #[serde(
+        default,
+        with = "timestamp::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "server",
+        schema(value_type = String, format = DateTime, nullable = false)
+    )]
+    pub purge_time: Option<DateTime<Utc>>,
     /// `provisioned`, or `deprovisioning` once deleted.
     pub provisioning_status: ProvisioningStatus,
     /// Always `healthy`.

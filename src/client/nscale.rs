@@ -148,6 +148,25 @@ impl NscaleClient {
         self.send::<(), _>("DELETE", item(&self.groups(), id), None)
     }
 
+    /// `GET …/groups?showDeleted=true` (AIP-164): every live group and every soft-deleted one
+    /// the retention purge has not removed yet, sorted by name; a deleted one carries
+    /// `metadata.deletionTime`, `deletedBy` (when known) and `purgeTime`. Needs
+    /// `user-groups:read-deleted` besides `user-groups:read`.
+    pub fn list_groups_with_deleted(&self) -> Result<Vec<GroupRead>, Error> {
+        let mut path = self.groups();
+        path.push_str("?showDeleted=true");
+        self.send::<(), _>("GET", path, None)
+    }
+
+    /// `POST …/groups/{groupid}:undelete` (AIP-164): brings a soft-deleted group back and
+    /// returns it live; 404 `not_found` when it is not a deleted group of the organization, 409
+    /// `conflict` when a live group now holds its name. Needs `user-groups:restore`.
+    pub fn undelete_group(&self, id: &str) -> Result<GroupRead, Error> {
+        let mut path = item(&self.groups(), id);
+        path.push_str(":undelete");
+        self.send::<(), _>("POST", path, None)
+    }
+
     /// `GET …/roles`: the built-in roles `spec.roleIDs` may name.
     pub fn list_roles(&self) -> Result<Vec<RoleRead>, Error> {
         let mut path = self.organization();

@@ -130,6 +130,68 @@ pub fn list_groups(
     Ok(ListPage { items, total, next })
 }
 
+/// A group of an unpaged listing that may show deleted groups: live, or soft-deleted and not
+/// yet purged (with who deleted it).
+#[derive(Debug, Clone)]
+pub enum Listed<T> {
+    /// A live record.
+    Live(T),
+    /// A soft-deleted record the purge has not removed yet.
+    Deleted(Deleted<T>),
+}
+
+impl<T> Listed<T> {
+    /// The record, live or deleted.
+    pub fn value(&self) -> &T {
+        match self {
+            Listed::Live(value) => value,
+            Listed::Deleted(deleted) => &deleted.value,
+        }
+    }
+}
+
+/// Every group of the organization, live and soft-deleted (the rows the purge has not removed
+/// yet, as [`list_groups`] shows them, so every group listed can be restored), unpaged, sorted
+/// as [`Group::list_all`] sorts: by the name's bytes, then the id.
+///
+/// Each kind is bounded on its own by `max`: more than `max` live groups is
+/// [`DomainError::TooManyToList`] (as the live list alone), more than `max` deleted ones
+/// [`DomainError::TooManyDeletedToList`]; each is found by reading at most `max + 1` rows. So
+/// an answer holds at most `2 * max` groups, and whether the live part fits never depends on
+/// how many were deleted.
+pub fn list_all_groups(
+    conn: &mut DbConnection,
+    organization_id: &OrganizationId,
+    max: usize,
+) -> Result<Vec<Listed<Group>>, DomainError> {
+    let live = Group::list_all(conn, organization_id, max)?;
+    let bound = i64::try_from(max).unwrap_or(i64::MAX).saturating_add(1);
+    let deleted: Vec<(Group, Option<String>)> = user_groups::table
+        .filter(user_groups::organization_id.eq(organization_id))
+        .filter(user_groups::deleted_at.is_not_null())
+        .select((Group::as_select(), user_groups::deleted_by))
+        .limit(bound)
+        .load(conn)?;
+    if deleted.len() > max {
+        return Err(DomainError::TooManyDeletedToList { max });
+    }
+    let mut listed: Vec<Listed<Group>> = live
+        .into_iter()
+        .map(Listed::Live)
+        .chain(
+            deleted
+                .into_iter()
+                .map(|d| Listed::Deleted(Deleted::new(d))),
+        )
+        .collect();
+    // In Rust, not the database, for the reason [`Group::list_all`] gives (collations).
+    listed.sort_unstable_by(|a, b| {
+        let (a, b) = (a.value(), b.value());
+        (a.name.as_bytes(), a.id.as_str()).cmp(&(b.name.as_bytes(), b.id.as_str()))
+    });
+    Ok(listed)
+}
+
 /// One page of the organization's deleted users, newest deletion first. `search` matches a
 /// case-insensitive substring of the full name or the email, as in [`User::list`].
 pub fn list_users(

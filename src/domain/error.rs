@@ -79,6 +79,12 @@ pub enum DomainError {
         /// The most an unpaged list holds.
         max: usize,
     },
+    /// An unpaged list that shows deleted records would hold more than `max` deleted ones.
+    #[error("more than {max} deleted records to list")]
+    TooManyDeletedToList {
+        /// The most deleted records an unpaged list holds.
+        max: usize,
+    },
     /// Fields of the change refer to something that is not there.
     #[error("invalid input: {0:?}")]
     InvalidInput(Vec<InvalidField>),

@@ -27,7 +27,7 @@ use crate::domain::{Group, GroupId, OrganizationId, User, UserId};
 use crate::state::AppState;
 
 /// `deletedAt` plus the retention: when the purge removes the row.
-fn purge_at(state: &AppState, deleted_at: Option<DateTime<Utc>>) -> DateTime<Utc> {
+pub(crate) fn purge_at(state: &AppState, deleted_at: Option<DateTime<Utc>>) -> DateTime<Utc> {
     let deleted_at = deleted_at.unwrap_or_default();
     chrono::TimeDelta::from_std(state.limits.retention)
         .ok()

@@ -416,6 +416,13 @@ impl From<DomainError> for ApiError {
                      lists; list them page by page with GET /api/v1/user-groups"
                 ),
             ),
+            DomainError::TooManyDeletedToList { max } => ApiError::invalid_field(
+                "showDeleted",
+                format!(
+                    "the organization has more than {max} deleted groups, more than one answer \
+                     lists; list them page by page with GET /api/v1/deleted-user-groups"
+                ),
+            ),
             DomainError::PageTooDeep { max_page } => ApiError::invalid_field(
                 "page",
                 format!(

@@ -170,6 +170,7 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 /// | `/api/v1/events[/]` | GET (the change feed) |
 /// | `/api/v1/organizations/{organizationID}/groups[/]` | GET (list), POST (create): nscale |
 /// | `/api/v1/organizations/{organizationID}/groups/{groupid}` | GET, PUT, DELETE: nscale |
+/// | `/api/v1/organizations/{organizationID}/groups/{groupid}:undelete` | POST: nscale |
 /// | `/api/v1/organizations/{organizationID}/roles` | GET: nscale |
 /// | `/metrics` | GET, unsigned: Prometheus text ([`crate::metrics`]) |
 /// | `/oauth2/v2/token` | POST, unsigned: bearer tokens for access keys ([`token`]) |
@@ -305,6 +306,15 @@ fn configure_routes(cfg: &mut web::ServiceConfig, state: AppState, metrics_route
                         .route(web::get().to(nscale::groups::list_groups))
                         .route(web::post().to(nscale::groups::create_group))
                         .default_service(method_not_allowed("GET, POST")),
+                    )
+                    // Before `{groupid}`, whose segment would match `…:undelete` too.
+                    .service(
+                        web::resource([
+                            "/organizations/{organizationID}/groups/{groupid}:undelete",
+                            "/organizations/{organizationID}/groups/{groupid}:undelete/",
+                        ])
+                        .route(web::post().to(nscale::groups::undelete_group))
+                        .default_service(method_not_allowed("POST")),
                     )
                     .service(
                         web::resource([

@@ -1045,3 +1045,56 @@ async fn the_documented_bounds_are_the_ones_validation_enforces() {
         );
     }
 }
+
+#[actix_web::test]
+async fn real_answers_of_the_nscale_deleted_groups_validate_against_the_documented_schemas() {
+    let app = spawn_app().await;
+    let document = served_document();
+    let list = "/api/v1/organizations/{organizationID}/groups";
+    let undelete = "/api/v1/organizations/{organizationID}/groups/{groupid}:undelete";
+    let groups = format!("/api/v1/organizations/{}/groups", app.organization_id);
+    let body = json!({"metadata": {"name": "kept", "tags": [{"name": "team", "value": "a"}]},
+                      "spec": {"roleIDs": [], "serviceAccountIDs": []}});
+    let created = app.post(&groups, body.clone()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["metadata"]["id"].as_str().unwrap().to_owned();
+    app.post(
+        &groups,
+        json!({"metadata": {"name": "live"},
+                             "spec": {"roleIDs": [], "serviceAccountIDs": []}}),
+    )
+    .await;
+    app.delete(&format!("{groups}/{id}")).await;
+
+    let listed = app.get(&format!("{groups}?showDeleted=true")).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert!(
+        listed.body[0]["metadata"]["purgeTime"].is_string(),
+        "{}",
+        listed.body
+    );
+    assert_documented(&document, "GET", list, &listed);
+    let bad = app.get(&format!("{groups}?showDeleted=maybe")).await;
+    assert_documented(&document, "GET", list, &bad);
+
+    let restored = app
+        .write("POST", &format!("{groups}/{id}:undelete"))
+        .send()
+        .await;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
+    assert_documented(&document, "POST", undelete, &restored);
+    let live = app
+        .write("POST", &format!("{groups}/{id}:undelete"))
+        .send()
+        .await;
+    assert_eq!(live.status, StatusCode::NOT_FOUND, "{}", live.body);
+    assert_documented(&document, "POST", undelete, &live);
+    app.delete(&format!("{groups}/{id}")).await;
+    app.post(&groups, body).await;
+    let taken = app
+        .write("POST", &format!("{groups}/{id}:undelete"))
+        .send()
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    assert_documented(&document, "POST", undelete, &taken);
+}

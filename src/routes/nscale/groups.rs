@@ -1,6 +1,6 @@
-//! The five group routes of the nscale dialect (`/api/v1/organizations/{organizationID}/groups`):
-//! list, create, get, replace and soft-delete, over the same domain operations as the Onlive
-//! routes. This module reads a `groupWrite`, writes a `groupRead`, and checks what only this
+//! The six group routes of the nscale dialect (`/api/v1/organizations/{organizationID}/groups`):
+//! list (with `showDeleted`), create, get, replace, soft-delete and undelete (AIP-164), over the
+//! same domain operations as the Onlive routes. This module reads a `groupWrite`, writes a `groupRead`, and checks what only this
 //! dialect has (the organization in the path, the label-value name, the tags); every rule about
 //! groups and their members is the domain's.
 //!
@@ -20,10 +20,14 @@ use crate::api::nscale::{
 };
 use crate::auth::Permission;
 use crate::db;
+use crate::domain::deleted::{self, Listed};
 use crate::domain::lifecycle::{self, IfMatch};
 use crate::domain::{group, rules, Group, GroupChanges, GroupId, NewGroup, OrganizationId, UserId};
 use crate::limits;
-use crate::routes::input::{no_query, parse_uuid, report_rule, require_json, Field, JsonObject};
+use crate::routes::deleted::purge_at;
+use crate::routes::input::{
+    no_query, parse_uuid, report_rule, require_json, Field, JsonObject, Query,
+};
 use crate::routes::{json_response, ApiError, Caller, FieldErrors};
 use crate::state::AppState;
 
@@ -349,6 +353,8 @@ pub fn group_read(group: Group, members: Vec<UserId>) -> Result<GroupRead, ApiEr
             modified_time: group.modified_at.map(|t| t.and_utc()),
             modified_by: group.modified_by,
             deletion_time: group.deleted_at.map(|t| t.and_utc()),
+            deleted_by: None,
+            purge_time: None,
             provisioning_status: if deleted {
                 ProvisioningStatus::Deprovisioning
             } else {
@@ -364,9 +370,54 @@ pub fn group_read(group: Group, members: Vec<UserId>) -> Result<GroupRead, ApiEr
     })
 }
 
-/// `GET /api/v1/organizations/{organizationID}/groups`: 200, a bare array of every live group of
-/// the organization, sorted by name (bytes) then id; 400 when it has more than
-/// [`limits::NSCALE_GROUP_LIST_MAX`] (the list is unpaged); 403.
+/// The dialect's view of a listed group: a live one with its members, a deleted one (which has
+/// none) with `deletedBy` and `purgeTime` besides its `deletionTime`.
+fn listed_read(
+    state: &AppState,
+    listed: Listed<Group>,
+    members: &mut HashMap<GroupId, Vec<UserId>>,
+) -> Result<GroupRead, ApiError> {
+    match listed {
+        Listed::Live(group) => {
+            let listed = members.remove(&group.id).unwrap_or_default();
+            group_read(group, listed)
+        }
+        Listed::Deleted(deleted) => {
+            let mut read = group_read(deleted.value, Vec::new())?;
+            read.metadata.purge_time = Some(purge_at(state, read.metadata.deletion_time));
+            read.metadata.deleted_by = deleted.deleted_by;
+            Ok(read)
+        }
+    }
+}
+
+/// The list's one query parameter, `showDeleted` (`true` or `false`, absent meaning `false`),
+/// with the 400 of any other parameter, a repeated one or another value. `showDeleted=true`
+/// needs `user-groups:read-deleted` (403), checked before the other parameters' 400.
+fn show_deleted(req: &HttpRequest, caller: &Caller) -> Result<bool, ApiError> {
+    let mut query = Query::parse(req, &["showDeleted"]);
+    let show = match query.get("showDeleted") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            query
+                .errors
+                .add("showDeleted", "showDeleted must be true or false");
+            false
+        }
+    };
+    if show {
+        require(caller, Permission::UserGroupsReadDeleted)?;
+    }
+    query.finish()?;
+    Ok(show)
+}
+
+/// `GET /api/v1/organizations/{organizationID}/groups[?showDeleted=true]`: 200, a bare array of
+/// every live group of the organization (and with `showDeleted=true` every soft-deleted one the
+/// purge has not removed yet), sorted by name (bytes) then id; 400 when it has more than
+/// [`limits::NSCALE_GROUP_LIST_MAX`] live (or deleted) groups (the list is unpaged), or for a
+/// bad query; 403.
 #[utoipa::path(
     get,
     path = "/api/v1/organizations/{organizationID}/groups",
@@ -375,22 +426,45 @@ pub fn group_read(group: Group, members: Vec<UserId>) -> Result<GroupRead, ApiEr
     summary = "List the organization's groups (nscale)",
     description = "Every live group of the organization, sorted by `metadata.name` in byte \
         order, then id; unpaged, as nscale's. An organization with more than 1,000 live groups \
-        is answered 400: list those page by page with `GET /api/v1/user-groups`.",
+        is answered 400: list those page by page with `GET /api/v1/user-groups`. \
+        With `showDeleted=true` (AIP-164), the soft-deleted groups the retention purge has not \
+        removed yet are listed too, in the same order, each with `deletionTime`, \
+        `provisioningStatus: deprovisioning`, `deletedBy`, `purgeTime` and no members; this \
+        needs `user-groups:read-deleted` besides `user-groups:read`, and more than 1,000 deleted \
+        groups is a 400 pointing to `GET /api/v1/deleted-user-groups`.",
     security(("onlivesite" = []), ("oauth2" = [])),
-    params(("organizationID" = String, Path, format = "uuid",
-        description = "The caller's organization; any other (or no UUID) is a 403.")),
+    params(
+        ("organizationID" = String, Path, format = "uuid",
+            description = "The caller's organization; any other (or no UUID) is a 403."),
+        ("showDeleted" = Option<bool>, Query,
+            description = "`true` lists the soft-deleted groups too (needs \
+                `user-groups:read-deleted`); `false` or absent lists the live ones only. Any \
+                other value, or any other parameter, is a 400."),
+    ),
     responses(
-        (status = 200, description = "Every live group.", body = Vec<GroupRead>,
+        (status = 200, description = "Every live group (and, with `showDeleted=true`, every \
+            deleted one not yet purged).", body = Vec<GroupRead>,
             example = json!([{"metadata": {"id": "019388a0-0000-7000-8000-000000000001",
                 "name": "The-A-Team", "organizationId": "123e4567-e89b-12d3-a456-426614174000",
                 "creationTime": "2025-05-22T10:30:00Z", "createdBy": "AKIAIOSFODNN7EXAMPLE",
                 "provisioningStatus": "provisioned", "healthStatus": "healthy"},
                 "spec": {"roleIDs": [], "serviceAccountIDs": [],
-                    "userIDs": ["019388a0-0000-7000-8000-0000000000a1"]}}])),
-        (status = 400, description = "More live groups than one answer lists.",
-            body = NscaleErrorBody),
+                    "userIDs": ["019388a0-0000-7000-8000-0000000000a1"]}},
+                {"metadata": {"id": "019388a0-0000-7000-8000-000000000002",
+                "name": "The-B-Team", "organizationId": "123e4567-e89b-12d3-a456-426614174000",
+                "creationTime": "2025-05-22T10:30:00Z", "createdBy": "AKIAIOSFODNN7EXAMPLE",
+                "modifiedTime": "2025-05-23T09:00:00Z", "modifiedBy": "AKIAIOSFODNN7EXAMPLE",
+                "deletionTime": "2025-05-23T09:00:00Z", "deletedBy": "AKIAIOSFODNN7EXAMPLE",
+                "purgeTime": "2025-06-22T09:00:00Z",
+                "provisioningStatus": "deprovisioning", "healthStatus": "healthy"},
+                "spec": {"roleIDs": [], "serviceAccountIDs": [], "userIDs": []}}])),
+        (status = 400, description = "More live (or deleted) groups than one answer lists, or \
+            a bad query: `showDeleted` not `true` or `false`, repeated, or another parameter.",
+            body = NscaleErrorBody, example = json!({"error": "invalid_request",
+                "error_description": "showDeleted must be true or false"})),
         (status = 403, description = "Another organization, or the key lacks \
-            `user-groups:read`.", body = NscaleErrorBody,
+            `user-groups:read` (or `user-groups:read-deleted` for `showDeleted=true`).",
+            body = NscaleErrorBody,
             example = json!({"error": "forbidden",
                 "error_description": "operation is not allowed by rbac"})),
     ),
@@ -402,21 +476,33 @@ pub async fn list_groups(
 ) -> Result<HttpResponse, ApiError> {
     check_organization(&req, &caller)?;
     require(&caller, Permission::UserGroupsRead)?;
-    no_query(&req)?;
+    let show_deleted = show_deleted(&req, &caller)?;
     let organization_id = caller.organization_id().clone();
-    let (groups, mut members) = db::run(&state.pool, move |conn| {
-        let groups = Group::list_all(conn, &organization_id, limits::NSCALE_GROUP_LIST_MAX)?;
-        let ids: Vec<GroupId> = groups.iter().map(|g| g.id.clone()).collect();
+    let (listed, mut members) = db::run(&state.pool, move |conn| {
+        let max = limits::NSCALE_GROUP_LIST_MAX;
+        let listed = if show_deleted {
+            deleted::list_all_groups(conn, &organization_id, max)?
+        } else {
+            Group::list_all(conn, &organization_id, max)?
+                .into_iter()
+                .map(Listed::Live)
+                .collect()
+        };
+        // Deleted groups have no active member: only the live ones are asked about.
+        let ids: Vec<GroupId> = listed
+            .iter()
+            .filter_map(|listed| match listed {
+                Listed::Live(group) => Some(group.id.clone()),
+                Listed::Deleted(_) => None,
+            })
+            .collect();
         let members = group::members_of(conn, &organization_id, &ids)?;
-        Ok::<_, ApiError>((groups, members))
+        Ok::<_, ApiError>((listed, members))
     })
     .await?;
-    let reads = groups
+    let reads = listed
         .into_iter()
-        .map(|g| {
-            let listed = members.remove(&g.id).unwrap_or_default();
-            group_read(g, listed)
-        })
+        .map(|listed| listed_read(&state, listed, &mut members))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(json_response(StatusCode::OK, &reads))
 }
@@ -655,6 +741,72 @@ pub async fn delete_group(
         StatusCode::OK,
         &group_read(group, Vec::new())?,
     ))
+}
+
+/// `POST /api/v1/organizations/{organizationID}/groups/{groupid}:undelete` (AIP-164's Undelete):
+/// brings a soft-deleted group back → 200 with its live groupRead; 400 for a body or a query;
+/// 403; 404 when it is missing, live, purged, another organization's or no UUID; 409 when a live
+/// group now holds its name or externalId. One transaction, with the `user-group.restored`
+/// event.
+#[utoipa::path(
+    post,
+    path = "/api/v1/organizations/{organizationID}/groups/{groupid}:undelete",
+    operation_id = "nscale_undelete_group",
+    tag = "nscale",
+    summary = "Undelete a group (nscale)",
+    description = "AIP-164's Undelete: brings a soft-deleted group that the retention purge has \
+        not removed yet back to life, with its name, description, tags, `roleIDs` and \
+        `serviceAccountIDs` as they were (and the Onlive-only `externalId` and `extraFields`); \
+        `spec.userIDs` are its live members now. A group deleted through either dialect can be \
+        undeleted. No body (an empty one at most) and no query. Needs `user-groups:restore`, \
+        which no key has by default.",
+    security(("onlivesite" = []), ("oauth2" = [])),
+    params(
+        ("organizationID" = String, Path, format = "uuid",
+            description = "The caller's organization; any other (or no UUID) is a 403."),
+        ("groupid" = String, Path,
+            description = "The deleted group's id (a UUID; anything else is a 404)."),
+    ),
+    responses(
+        (status = 200, description = "The group, live again.", body = GroupRead),
+        (status = 400, description = "A body or a query was sent.", body = NscaleErrorBody,
+            example = json!({"error": "invalid_request",
+                "error_description": "undelete takes no body"})),
+        (status = 403, description = "Another organization, or the key lacks \
+            `user-groups:restore`.", body = NscaleErrorBody,
+            example = json!({"error": "forbidden",
+                "error_description": "operation is not allowed by rbac"})),
+        (status = 404, description = "No deleted group of the organization has this id: \
+            missing, live, purged, another organization's, or no UUID.",
+            body = NscaleErrorBody, example = json!({"error": "not_found",
+                "error_description": "group not found"})),
+        (status = 409, description = "A live group of the organization now holds its name (or \
+            its Onlive `externalId`).", body = NscaleErrorBody,
+            example = json!({"error": "conflict",
+                "error_description": "a live group of the organization already has this name"})),
+    ),
+)]
+pub async fn undelete_group(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    check_organization(&req, &caller)?;
+    require(&caller, Permission::UserGroupsRestore)?;
+    if !caller.body.is_empty() {
+        return Err(ApiError::invalid_field("body", "undelete takes no body"));
+    }
+    no_query(&req)?;
+    let id = group_id(&req)?;
+    let (actor, organization_id) = (caller.actor(), caller.organization_id().clone());
+    let (group, members) = caller
+        .write(&state, move |conn| {
+            let group = deleted::restore_group(conn, &actor, &organization_id, &id)?;
+            let mut members = group::members_of(conn, &organization_id, std::slice::from_ref(&id))?;
+            Ok((group.value, members.remove(&id).unwrap_or_default()))
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &group_read(group, members)?))
 }
 
 #[cfg(test)]

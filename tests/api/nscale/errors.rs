@@ -203,5 +203,5 @@ async fn the_document_gives_every_nscale_operation_the_shared_answers_in_the_nsc
         "#/components/schemas/NscaleErrorBody"
     );
     assert!(document["components"]["securitySchemes"]["oauth2"].is_object());
-    assert_eq!(checked, 6);
+    assert_eq!(checked, 7);
 }

@@ -5,6 +5,7 @@ mod bearer;
 mod cross_dialect;
 mod errors;
 mod groups;
+mod lifecycle;
 mod roles;
 mod sdk;
 mod tokens;

@@ -173,6 +173,61 @@ fn the_dialects_refusals_come_back_as_its_error_codes() {
 }
 
 #[test]
+fn the_client_lists_deleted_groups_and_undeletes_one() {
+    let live = Live::start();
+    let (_, file) = first_run_credentials(&live.dir.0);
+    let organization_id = file["organizationId"].as_str().unwrap();
+    let key = command(
+        &live.dir.0,
+        &live.database_url,
+        &[
+            "key",
+            "create",
+            "--org",
+            organization_id,
+            "--permissions",
+            "user-groups:read,user-groups:write,user-groups:delete,user-groups:read-deleted,\
+             user-groups:restore",
+        ],
+    );
+    let client = NscaleClient::new(
+        &format!("http://{}", live.server.address),
+        key["accessKeyId"].as_str().unwrap(),
+        key["secretAccessKey"].as_str().unwrap(),
+        organization_id,
+    )
+    .unwrap();
+    let created = client.create_group(&named("alpha")).expect("created");
+    client.delete_group(&created.metadata.id).expect("deleted");
+
+    let listed = client.list_groups_with_deleted().expect("listed");
+    let undeleted = client
+        .undelete_group(&created.metadata.id)
+        .expect("undeleted");
+    let again = nscale_error(client.undelete_group(&created.metadata.id));
+    let refused = nscale_error(live.client.list_groups_with_deleted());
+
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        listed[0].metadata.deleted_by.as_deref(),
+        key["accessKeyId"].as_str()
+    );
+    assert!(listed[0].metadata.purge_time.is_some());
+    assert_eq!(undeleted.metadata.id, created.metadata.id);
+    assert!(undeleted.metadata.deletion_time.is_none());
+    assert_eq!(client.list_groups().expect("live").len(), 1);
+    assert_eq!(
+        (again.status_code, again.error.as_str()),
+        (404, "not_found")
+    );
+    assert_eq!(
+        (refused.status_code, refused.error.as_str()),
+        (403, "forbidden"),
+        "the first-run key has the default grant"
+    );
+}
+
+#[test]
 fn once_its_key_is_revoked_the_client_refetches_and_gets_invalid_client() {
     let live = Live::start();
     live.client
