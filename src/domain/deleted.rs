@@ -22,9 +22,8 @@ use diesel::sql_types::{Bool, Text, Timestamp};
 use super::events::{Actor, Change};
 use super::lifecycle::{group_event, user_event, Versioned};
 use super::{
-    checked_offset, contains_pattern, counts, group, must_count_first, next_position,
-    total_from_last_page, DomainError, Group, GroupId, ListPage, OrganizationId, PageRequest,
-    Position, Resource, RowLock, Start, User, UserId,
+    contains_pattern, counts, group, paged, DomainError, Group, GroupId, ListPage, OrganizationId,
+    PageRequest, Position, Resource, RowLock, Start, User, UserId, Window,
 };
 use crate::db::schema::{user_groups, users};
 use crate::db::{self, DbConnection};
@@ -79,55 +78,37 @@ pub fn list_groups(
         }
         query
     };
-    let total = if must_count_first(start, page) {
-        Some(filtered().count().get_result(conn)?)
-    } else {
-        None
-    };
-    let mut query = filtered()
-        .limit(page.limit + 1)
-        .order((user_groups::deleted_at.desc(), user_groups::id.desc()))
-        .select((Group::as_select(), user_groups::deleted_by));
-    match start {
-        Start::Offset => match total {
-            None => query = query.offset(page.offset().unwrap_or(0)),
-            Some(total) => match checked_offset(page, total)? {
-                Some(offset) => query = query.offset(offset),
-                None => {
-                    return Ok(ListPage {
-                        items: Vec::new(),
-                        total,
-                        next: None,
-                    })
-                }
-            },
-        },
-        Start::After(after) => {
-            query = query.filter(
+    let count = |conn: &mut DbConnection| Ok(filtered().count().get_result(conn)?);
+    let load = |conn: &mut DbConnection, window: Window<'_>| {
+        let mut query = filtered()
+            .limit(page.limit + 1)
+            .order((user_groups::deleted_at.desc(), user_groups::id.desc()))
+            .select((Group::as_select(), user_groups::deleted_by));
+        query = match window {
+            Window::Offset(offset) => query.offset(offset),
+            Window::After(after) => query.filter(
                 sql::<Bool>("(user_groups.deleted_at, user_groups.id) < (")
                     .bind::<Timestamp, _>(after.created_at)
                     .sql(", ")
                     .bind::<Text, _>(after.id.clone())
                     .sql(")"),
-            );
-        }
-    }
-    let mut items: Vec<Deleted<Group>> = query
-        .load::<(Group, Option<String>)>(conn)?
-        .into_iter()
-        .map(Deleted::new)
-        .collect();
-    let next = next_position(&mut items, page.limit, |g| {
-        deletion_position(g.value.deleted_at, g.value.id.as_str())
-    });
-    let total = match total.or_else(|| total_from_last_page(start, page, items.len(), &next)) {
-        Some(total) => total,
-        None => filtered().count().get_result(conn)?,
+            ),
+        };
+        Ok(query
+            .load::<(Group, Option<String>)>(conn)?
+            .into_iter()
+            .map(Deleted::new)
+            .collect())
     };
-    if matches!(start, Start::Offset) {
-        checked_offset(page, total)?;
-    }
-    Ok(ListPage { items, total, next })
+    paged(
+        conn,
+        page,
+        start,
+        None,
+        count,
+        load,
+        |g: &Deleted<Group>| deletion_position(g.value.deleted_at, g.value.id.as_str()),
+    )
 }
 
 /// A group of an unpaged listing that may show deleted groups: live, or soft-deleted and not
@@ -218,55 +199,31 @@ pub fn list_users(
         }
         query
     };
-    let total = if must_count_first(start, page) {
-        Some(filtered().count().get_result(conn)?)
-    } else {
-        None
-    };
-    let mut query = filtered()
-        .limit(page.limit + 1)
-        .order((users::deleted_at.desc(), users::id.desc()))
-        .select((User::as_select(), users::deleted_by));
-    match start {
-        Start::Offset => match total {
-            None => query = query.offset(page.offset().unwrap_or(0)),
-            Some(total) => match checked_offset(page, total)? {
-                Some(offset) => query = query.offset(offset),
-                None => {
-                    return Ok(ListPage {
-                        items: Vec::new(),
-                        total,
-                        next: None,
-                    })
-                }
-            },
-        },
-        Start::After(after) => {
-            query = query.filter(
+    let count = |conn: &mut DbConnection| Ok(filtered().count().get_result(conn)?);
+    let load = |conn: &mut DbConnection, window: Window<'_>| {
+        let mut query = filtered()
+            .limit(page.limit + 1)
+            .order((users::deleted_at.desc(), users::id.desc()))
+            .select((User::as_select(), users::deleted_by));
+        query = match window {
+            Window::Offset(offset) => query.offset(offset),
+            Window::After(after) => query.filter(
                 sql::<Bool>("(users.deleted_at, users.id) < (")
                     .bind::<Timestamp, _>(after.created_at)
                     .sql(", ")
                     .bind::<Text, _>(after.id.clone())
                     .sql(")"),
-            );
-        }
-    }
-    let mut items: Vec<Deleted<User>> = query
-        .load::<(User, Option<String>)>(conn)?
-        .into_iter()
-        .map(Deleted::new)
-        .collect();
-    let next = next_position(&mut items, page.limit, |u| {
-        deletion_position(u.value.deleted_at, u.value.id.as_str())
-    });
-    let total = match total.or_else(|| total_from_last_page(start, page, items.len(), &next)) {
-        Some(total) => total,
-        None => filtered().count().get_result(conn)?,
+            ),
+        };
+        Ok(query
+            .load::<(User, Option<String>)>(conn)?
+            .into_iter()
+            .map(Deleted::new)
+            .collect())
     };
-    if matches!(start, Start::Offset) {
-        checked_offset(page, total)?;
-    }
-    Ok(ListPage { items, total, next })
+    paged(conn, page, start, None, count, load, |u: &Deleted<User>| {
+        deletion_position(u.value.deleted_at, u.value.id.as_str())
+    })
 }
 
 /// The organization's deleted group `id` and its version, locked for update.

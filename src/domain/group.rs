@@ -393,9 +393,11 @@ impl Group {
             };
             Ok(query.load(conn)?)
         };
-        paged(conn, page, start, known_total, count, load, |g: &Group| Position {
-            created_at: g.created_at,
-            id: g.id.as_str().to_owned(),
+        paged(conn, page, start, known_total, count, load, |g: &Group| {
+            Position {
+                created_at: g.created_at,
+                id: g.id.as_str().to_owned(),
+            }
         })
     }
 

@@ -368,9 +368,11 @@ impl User {
             };
             Ok(query.load(conn)?)
         };
-        paged(conn, page, start, known_total, count, load, |u: &User| Position {
-            created_at: u.created_at,
-            id: u.id.as_str().to_owned(),
+        paged(conn, page, start, known_total, count, load, |u: &User| {
+            Position {
+                created_at: u.created_at,
+                id: u.id.as_str().to_owned(),
+            }
         })
     }
 
