@@ -66,6 +66,14 @@ echo "server on http://$ADDRESS (seed $SEED, at most $MAX_EXAMPLES examples per 
 USERGROUPS_ACCESS_KEY_ID="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["accessKeyId"])' "$WORK/usergroups-credentials.json")"
 USERGROUPS_SECRET_ACCESS_KEY="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["secretAccessKey"])' "$WORK/usergroups-credentials.json")"
 USERGROUPS_ORGANIZATION_ID="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["organizationId"])' "$WORK/usergroups-credentials.json")"
+# The first-run key has the default grant, without the lifecycle's permissions (the deleted
+# listings, restore, the change feed): a key of the same organization with every permission
+# reaches those handlers too, rather than stopping at their 403.
+ALL_PERMISSIONS="user-groups:read,user-groups:write,user-groups:delete,users:read,users:write,users:delete,user-groups:read-deleted,users:read-deleted,user-groups:restore,users:restore,events:read"
+KEY_JSON="$(cd "$WORK" && "$BINARY" key create --database-url "sqlite://$WORK/usergroups.db" \
+  --org "$USERGROUPS_ORGANIZATION_ID" --permissions "$ALL_PERMISSIONS")"
+USERGROUPS_ACCESS_KEY_ID="$(printf '%s' "$KEY_JSON" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["accessKeyId"])')"
+USERGROUPS_SECRET_ACCESS_KEY="$(printf '%s' "$KEY_JSON" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["secretAccessKey"])')"
 export USERGROUPS_ACCESS_KEY_ID USERGROUPS_SECRET_ACCESS_KEY USERGROUPS_ORGANIZATION_ID
 
 # The nscale operations are called with a bearer token of the token endpoint: the token flow
