@@ -8,12 +8,13 @@
 //! 2. `server`: the route table (`configure`), the request pipeline (request ids, the
 //!    authentication middleware), `run`; `bootstrap` (the first start) and `config` below it.
 //! 3. `openapi`: the document of the routes below it; `docs`, the API browser over it.
-//! 4. `routes`: the Onlive dialect: input parsing, the handlers, `Caller`, and `ApiError`, the
-//!    contract's answer to every domain, store and authentication error; `health`; the
-//!    lifecycle's routes (`deleted`, `events`) and request pieces (`lifecycle`: `ETag`,
-//!    `If-Match`, `Idempotency-Key`); and `routes::nscale`, the second dialect over the same
-//!    domain, which maps shapes and errors only (its error middleware rewords every `ApiError`
-//!    under `/api/v1/organizations`).
+//! 4. `routes`: one folder per dialect over the same domain, each mapping shapes and errors
+//!    only: `routes::onlive` (the contract's groups and users, and the lifecycle's `deleted`
+//!    and `events`) and `routes::nscale` (its groups, roles and token endpoint; its error
+//!    middleware rewords every `ApiError` under `/api/v1/organizations`). Beside them what both
+//!    use: `Caller`, input parsing, `ApiError` (the contract's answer to every domain, store and
+//!    authentication error), the cursors, the lifecycle's headers (`ETag`, `If-Match`,
+//!    `Idempotency-Key`), and `health`.
 //! 5. `state`: what every request reaches (pool, master keys, limits); `rate_limit`.
 //! 6. `auth`: the ONLIVESITE scheme: parsing, canonical request, signer, and `verify`, which
 //!    yields a `Principal` or an `AuthError`; `bearer`, the nscale dialect's tokens, which

@@ -37,8 +37,9 @@ use crate::api::{
 };
 use crate::routes::nscale::error::{NscaleErrorBody, PREFIX as NSCALE_PREFIX};
 use crate::routes::nscale::token::{self, TokenRequest, TokenResponse};
+use crate::routes::onlive::{deleted, events, groups, users};
 use crate::routes::ApiError;
-use crate::routes::{deleted, events, groups, health, metrics, nscale, users, JSON_UTF8};
+use crate::routes::{health, metrics, nscale, JSON_UTF8};
 
 /// The name of the security scheme every `/api/v1` operation requires.
 pub const SECURITY_SCHEME: &str = "onlivesite";

@@ -3,7 +3,7 @@
 //!
 //! Each file holds JSON lines: one create body per line, exactly as `POST /api/v1/user-groups`
 //! and `POST /api/v1/users` take it, read with the routes' own parsing
-//! ([`crate::routes::groups::new_group_from_body`], [`crate::routes::users::new_user_from_body`]),
+//! ([`crate::routes::onlive::groups::new_group_from_body`], [`crate::routes::onlive::users::new_user_from_body`]),
 //! so a line is accepted exactly when the API would accept it as a body. Blank lines are
 //! skipped; `-` reads standard input.
 //!
@@ -43,7 +43,8 @@ use crate::domain::{
 };
 use crate::models::Organization;
 use crate::routes::input::parse_uuid;
-use crate::routes::{groups, users, ApiError};
+use crate::routes::onlive::{groups, users};
+use crate::routes::ApiError;
 use crate::state::Limits;
 
 /// How often, in rows, progress is printed when standard error is not a terminal.

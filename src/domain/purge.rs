@@ -70,6 +70,15 @@ pub fn cutoff(now: NaiveDateTime, retention: std::time::Duration) -> NaiveDateTi
         .unwrap_or(NaiveDateTime::MIN)
 }
 
+/// When the purge removes a row deleted at `deleted_at`: the deletion plus the retention (the
+/// deleted listings' `purgeAt`, the nscale dialect's `purgeTime`). The inverse of [`cutoff`].
+pub fn purge_time(deleted_at: NaiveDateTime, retention: std::time::Duration) -> NaiveDateTime {
+    chrono::TimeDelta::from_std(retention)
+        .ok()
+        .and_then(|retention| deleted_at.checked_add_signed(retention))
+        .unwrap_or(NaiveDateTime::MAX)
+}
+
 /// Removes one batch of at most `size` rows of `kind` deleted (or, for events, made) before
 /// `cutoff`, inside the transaction open on `conn` (run it in its own write transaction; the
 /// service uses [`crate::limits::PURGE_BATCH`]). Returns how many rows it removed: fewer than

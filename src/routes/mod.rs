@@ -1,18 +1,19 @@
-//! The HTTP routes: one module per resource, handlers named verb_noun, request and response
-//! types beside the handler that uses them. [`crate::server::configure`] holds the route table.
+//! The HTTP routes, one folder per dialect over the one domain core: [`onlive`] (the contract's
+//! routes and the lifecycle's) and [`nscale`] (the nscale Identity group routes and the token
+//! endpoint). Beside them, what both use: the verified [`Caller`] and its one-transaction
+//! writes, [`ApiError`] (which each dialect words in its own body), input parsing, the list
+//! cursors, the lifecycle's request headers (`ETag`, `If-Match`, `Idempotency-Key`), and the
+//! unsigned `health` and `metrics` routes. [`crate::server::configure`] holds the route table.
 
 pub mod caller;
 pub mod cursor;
-pub mod deleted;
 pub mod error;
-pub mod events;
-pub mod groups;
 pub mod health;
 pub mod input;
 pub mod lifecycle;
 pub mod metrics;
 pub mod nscale;
-pub mod users;
+pub mod onlive;
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;

@@ -22,9 +22,9 @@ use crate::auth::Permission;
 use crate::db;
 use crate::domain::deleted::{self, Listed};
 use crate::domain::lifecycle::{self, IfMatch};
+use crate::domain::purge;
 use crate::domain::{group, rules, Group, GroupChanges, GroupId, NewGroup, OrganizationId, UserId};
 use crate::limits;
-use crate::routes::deleted::purge_at;
 use crate::routes::input::{
     no_query, parse_uuid, report_rule, require_json, Field, JsonObject, Query,
 };
@@ -384,7 +384,9 @@ fn listed_read(
         }
         Listed::Deleted(deleted) => {
             let mut read = group_read(deleted.value, Vec::new())?;
-            read.metadata.purge_time = Some(purge_at(state, read.metadata.deletion_time));
+            read.metadata.purge_time = read.metadata.deletion_time.map(|deleted_at| {
+                purge::purge_time(deleted_at.naive_utc(), state.limits.retention).and_utc()
+            });
             read.metadata.deleted_by = deleted.deleted_by;
             Ok(read)
         }

@@ -7,14 +7,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::cursor::{List, Scope};
-use super::input::{
-    check_length, id_only, no_query, path_id, report_rule, require_json, JsonObject, Query,
-};
-use super::lifecycle::{if_match, with_etag, Created};
-use super::ApiError;
-use super::Caller;
-use super::{json_response, list_start, next_cursor, page_of};
 use crate::api::{self, CreateGroup, ErrorBody, UpdateGroup};
 use crate::auth::Permission;
 use crate::db;
@@ -22,6 +14,14 @@ use crate::domain::{
     lifecycle, rules, view, Group, GroupChanges, GroupId, NewGroup, OrganizationId,
 };
 use crate::limits;
+use crate::routes::cursor::{List, Scope};
+use crate::routes::input::{
+    check_length, id_only, no_query, path_id, report_rule, require_json, JsonObject, Query,
+};
+use crate::routes::lifecycle::{if_match, with_etag, Created};
+use crate::routes::ApiError;
+use crate::routes::Caller;
+use crate::routes::{json_response, list_start, next_cursor, page_of};
 use crate::state::AppState;
 
 /// The API's view of a stored group.

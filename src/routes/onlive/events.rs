@@ -14,13 +14,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::value::RawValue;
 
-use super::input::Query;
-use super::{json_response, ApiError, Caller};
 use crate::api::{ErrorBody, Event, EventPage};
 use crate::auth::Permission;
 use crate::db;
 use crate::domain::events;
 use crate::limits;
+use crate::routes::input::Query;
+use crate::routes::{json_response, ApiError, Caller};
 use crate::state::AppState;
 
 /// `GET /api/v1/events?after&limit`: 200 with up to `limit` (1 to 100, default 20) of the

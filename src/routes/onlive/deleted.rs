@@ -13,26 +13,24 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 
-use super::cursor::{List, Scope};
 use super::groups::group_body;
-use super::input::{id_only, Query};
-use super::lifecycle::with_etag;
 use super::users::user_body;
-use super::{json_response, list_start, next_cursor, page_of, ApiError, Caller};
 use crate::api::{self, DeletedGroup, DeletedUser, ErrorBody};
 use crate::auth::Permission;
 use crate::db;
 use crate::domain::deleted::{self, Deleted};
+use crate::domain::purge;
 use crate::domain::{Group, GroupId, OrganizationId, User, UserId};
+use crate::routes::cursor::{List, Scope};
+use crate::routes::input::{id_only, Query};
+use crate::routes::lifecycle::with_etag;
+use crate::routes::{json_response, list_start, next_cursor, page_of, ApiError, Caller};
 use crate::state::AppState;
 
 /// `deletedAt` plus the retention: when the purge removes the row.
-pub(crate) fn purge_at(state: &AppState, deleted_at: Option<DateTime<Utc>>) -> DateTime<Utc> {
-    let deleted_at = deleted_at.unwrap_or_default();
-    chrono::TimeDelta::from_std(state.limits.retention)
-        .ok()
-        .and_then(|retention| deleted_at.checked_add_signed(retention))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+fn purge_at(state: &AppState, deleted_at: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let deleted_at = deleted_at.unwrap_or_default().naive_utc();
+    purge::purge_time(deleted_at, state.limits.retention).and_utc()
 }
 
 fn deleted_group_body(state: &AppState, deleted: Deleted<Group>) -> Result<DeletedGroup, ApiError> {

@@ -8,12 +8,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::cursor::{List, Scope};
-use super::input::{id_only, no_query, parse_uuid, path_id, require_json, JsonObject, Query};
-use super::lifecycle::{if_match, with_etag, Created};
-use super::ApiError;
-use super::Caller;
-use super::{json_response, list_start, next_cursor, page_of};
 use crate::api::{self, CreateUser, ErrorBody, UpdateUser};
 use crate::auth::Permission;
 use crate::db;
@@ -21,6 +15,14 @@ use crate::domain::{
     lifecycle, view, GroupId, NewUser, OrganizationId, Role, User, UserChanges, UserId,
 };
 use crate::limits;
+use crate::routes::cursor::{List, Scope};
+use crate::routes::input::{
+    id_only, no_query, parse_uuid, path_id, require_json, JsonObject, Query,
+};
+use crate::routes::lifecycle::{if_match, with_etag, Created};
+use crate::routes::ApiError;
+use crate::routes::Caller;
+use crate::routes::{json_response, list_start, next_cursor, page_of};
 use crate::state::AppState;
 
 /// The API's view of a stored user.
