@@ -68,13 +68,14 @@ impl Server {
         Server::start_with_env(dir, database_url, &[])
     }
 
-    /// [`Server::start`] with extra environment variables (`USERGROUPS_…` settings).
+    /// [`Server::start`] with extra environment variables (`USERGROUPS_…` settings, or a
+    /// `RUST_LOG` other than `info`).
     pub fn start_with_env(dir: &Path, database_url: &str, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BINARY)
             .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("RUST_LOG", "info")
             .envs(env.iter().copied())
             .env("DATABASE_URL", database_url)
-            .env("RUST_LOG", "info")
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

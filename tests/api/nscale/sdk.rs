@@ -251,3 +251,54 @@ fn once_its_key_is_revoked_the_client_refetches_and_gets_invalid_client() {
     );
     let _ = &live.server;
 }
+
+#[test]
+fn no_secret_and_no_token_reaches_the_log_even_at_debug() {
+    let dir = ScratchDir::new();
+    let (_database, database_url) = database_for(&dir.0);
+    let server = Server::start_with_env(&dir.0, &database_url, &[("RUST_LOG", "debug")]);
+    let (credentials, file) = first_run_credentials(&dir.0);
+    let base_url = format!("http://{}", server.address);
+    let organization_id = file["organizationId"].as_str().unwrap();
+    let client = NscaleClient::new(
+        &base_url,
+        credentials.access_key_id.clone(),
+        credentials.secret_access_key(),
+        organization_id,
+    )
+    .unwrap();
+    let wrong_secret = "wrong-secret-that-must-not-be-logged-0000";
+    let impostor = NscaleClient::new(
+        &base_url,
+        credentials.access_key_id.clone(),
+        wrong_secret,
+        organization_id,
+    )
+    .unwrap();
+
+    client
+        .create_group(&named("logged"))
+        .expect("a bearer write");
+    let token = client.token().unwrap();
+    let refused = nscale_error(impostor.list_groups());
+    // Wait for the answers' access-log lines (they are written after the answer).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.log_text().matches("/oauth2/v2/token").count() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            server.log_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    assert_eq!(refused.error, "invalid_client");
+    let log = server.log_text();
+    for (what, text) in [
+        ("the token", token.as_str()),
+        ("the secret", credentials.secret_access_key()),
+        ("a wrong secret", wrong_secret),
+    ] {
+        assert!(!log.contains(text), "{what} is in the log:\n{log}");
+    }
+}
