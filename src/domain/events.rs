@@ -20,7 +20,7 @@ use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 
 use super::{DomainError, OrganizationId, Resource};
-use crate::db::schema::events;
+use crate::db::schema::{event_sequences, events};
 use crate::db::{self, DbConnection};
 use crate::ids::AccessKeyId;
 
@@ -169,6 +169,29 @@ pub fn append(
             Ok(seq)
         }
     }
+}
+
+/// The last sequence number of the organization's events that the purge removed, 0 when none
+/// was: events are numbered without gaps (a rolled-back write rolls its number back too) and
+/// purged oldest first, so that is one below the oldest event kept or, when none is kept, the
+/// last number given.
+pub fn purged_through(
+    conn: &mut DbConnection,
+    organization_id: &OrganizationId,
+) -> Result<i64, DomainError> {
+    let oldest: Option<i64> = events::table
+        .filter(events::organization_id.eq(organization_id))
+        .select(diesel::dsl::min(events::seq))
+        .get_result(conn)?;
+    if let Some(oldest) = oldest {
+        return Ok(oldest - 1);
+    }
+    let last: Option<i64> = event_sequences::table
+        .filter(event_sequences::organization_id.eq(organization_id))
+        .select(event_sequences::last)
+        .get_result(conn)
+        .optional()?;
+    Ok(last.unwrap_or(0))
 }
 
 /// Up to `limit` of the organization's events numbered above `after`, in order.

@@ -145,6 +145,13 @@ pub enum ApiError {
     /// 422: an `Idempotency-Key` was used before for another request.
     #[error("idempotency key reused")]
     IdempotencyKeyReused,
+    /// 410: the change feed's events after the cursor were purged by the retention, up to and
+    /// including `purged_through`: following on would skip them without a word.
+    #[error("events up to {purged_through} were purged")]
+    EventsPurged {
+        /// The last sequence number the purge removed.
+        purged_through: i64,
+    },
     /// 413: the body is over the configured limit.
     #[error("payload too large (limit {limit} bytes)")]
     PayloadTooLarge {
@@ -208,6 +215,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => Some("rate_limited"),
             ApiError::PreconditionFailed => Some("precondition_failed"),
             ApiError::IdempotencyKeyReused => Some("idempotency_key_reused"),
+            ApiError::EventsPurged { .. } => Some("events_purged"),
             _ => None,
         }
     }
@@ -233,6 +241,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::EventsPurged { .. } => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -287,6 +296,13 @@ impl ResponseError for ApiError {
             ApiError::IdempotencyKeyReused => {
                 body.reason = Some("idempotency_key_reused".to_owned());
                 "Idempotency-Key was already used for a different request".to_owned()
+            }
+            ApiError::EventsPurged { purged_through } => {
+                body.reason = Some("events_purged".to_owned());
+                format!(
+                    "Events up to {purged_through} were purged by the retention: read the \
+                     current groups and users again, then follow the feed from after={purged_through}"
+                )
             }
             ApiError::PayloadTooLarge { .. } => "Request body is too large".to_owned(),
             ApiError::UnsupportedMediaType => "Content-Type must be application/json".to_owned(),

@@ -145,6 +145,9 @@ pub fn describe(error: &ApiError) -> NscaleAnswer {
         ApiError::IdempotencyKeyReused => {
             "this Idempotency-Key was used with another request".to_owned()
         }
+        ApiError::EventsPurged { purged_through } => {
+            format!("events up to {purged_through} were purged by the retention")
+        }
         ApiError::TooManyRequests { .. } => "too many requests".to_owned(),
         ApiError::Unavailable { .. } => "service temporarily unavailable".to_owned(),
         ApiError::Internal(_) => "internal server error".to_owned(),

@@ -7,8 +7,10 @@
 //! caller's organization, so any number is only a position within what the caller may read
 //! anyway. Sequence numbers follow commit order (see the domain module), so a consumer that
 //! follows `nextCursor` sees every event once, in order, however many instances write at once.
-//! Events older than the retention are purged; a cursor older than that resumes at the oldest
-//! event still kept.
+//! Events older than the retention are purged. A cursor the purge has overtaken is a 410
+//! (`events_purged`, naming the last number purged), not a page that silently skips what was
+//! purged; `after=0` (a new consumer) starts at the oldest event kept. The check costs a
+//! query only when the page does not start right after the cursor.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -26,7 +28,7 @@ use crate::state::AppState;
 /// `GET /api/v1/events?after&limit`: 200 with up to `limit` (1 to 100, default 20) of the
 /// organization's events numbered above `after` (default 0: from the oldest kept), oldest first,
 /// and the `nextCursor` to send as the next `after`. 400 for a bad parameter, 403 without
-/// `events:read`.
+/// `events:read`, 410 when the retention purged events after `after`.
 #[utoipa::path(
     get,
     path = "/api/v1/events",
@@ -63,6 +65,12 @@ use crate::state::AppState;
         (status = 403, description = "The access key lacks `events:read`.", body = ErrorBody,
             example = json!({"statusCode": 403,
                 "message": "Access key is not allowed to read events"})),
+        (status = 410, description = "The retention purged events after `after`: read the \
+            current groups and users again and follow the feed from the number named.",
+            body = ErrorBody, example = json!({"statusCode": 410,
+                "message": "Events up to 41 were purged by the retention: read the current \
+                    groups and users again, then follow the feed from after=41",
+                "reason": "events_purged"})),
     ),
 )]
 pub async fn list_events(
@@ -76,10 +84,20 @@ pub async fn list_events(
     let limit = query.integer("limit", 20, 1, limits::PAGE_LIMIT_MAX);
     query.finish()?;
     let organization_id = caller.organization_id().clone();
-    let listed = db::run(&state.pool, move |conn| {
-        events::list_after(conn, &organization_id, after, limit)
+    let (listed, purged_through) = db::run(&state.pool, move |conn| {
+        let listed = events::list_after(conn, &organization_id, after, limit)?;
+        // Numbers have no gaps: a page that starts right after the cursor skipped nothing.
+        let skipped = after > 0 && listed.first().is_none_or(|event| event.seq != after + 1);
+        let purged_through = match skipped {
+            true => events::purged_through(conn, &organization_id)?,
+            false => 0,
+        };
+        Ok::<_, crate::domain::DomainError>((listed, purged_through))
     })
     .await?;
+    if after < purged_through {
+        return Err(ApiError::EventsPurged { purged_through });
+    }
     let next = listed.last().map_or(after, |event| event.seq);
     let items = listed
         .into_iter()

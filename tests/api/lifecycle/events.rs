@@ -208,3 +208,35 @@ async fn a_consumer_following_the_feed_during_concurrent_writes_sees_each_change
         "nothing more than the changes"
     );
 }
+
+#[actix_web::test]
+async fn a_cursor_the_purge_overtook_is_410_naming_where_to_follow_on_and_a_new_consumer_starts_at_the_oldest_kept(
+) {
+    let app = spawn_app().await;
+    for name in ["a", "b", "c"] {
+        app.create_group(name).await;
+    }
+    super::backdate_events(&app, 31);
+    let (purged, _) = purge(&app, 30, 500).await;
+    let kept = id_of(&app.create_group("d").await);
+
+    let overtaken = app.get("/api/v1/events?after=1").await;
+    let at_the_purge = app.get("/api/v1/events?after=3").await;
+    let from_the_start = app.get("/api/v1/events?after=0").await;
+
+    assert_eq!(purged.events, 3);
+    overtaken.assert_error(410);
+    assert_eq!(overtaken.reason(), "events_purged");
+    assert!(
+        overtaken.message().contains("after=3"),
+        "{}",
+        overtaken.body
+    );
+    for page in [&at_the_purge, &from_the_start] {
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let items = page.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{}", page.body);
+        assert_eq!(items[0]["sequence"], 4);
+        assert_eq!(items[0]["resourceId"], kept.as_str());
+    }
+}
