@@ -114,9 +114,16 @@ pub fn describe(error: &ApiError) -> NscaleAnswer {
                 challenge = Some("Bearer error=\"invalid_request\"");
                 "authorization header malformed".to_owned()
             }
-            _ => {
+            AuthFailure::InvalidToken => {
                 challenge = Some("Bearer error=\"invalid_token\"");
                 "token validation failed".to_owned()
+            }
+            // A signed request (this dialect's routes take the Onlive signature too): the same
+            // challenge, and the signing scheme's reason, which its client needs to find what
+            // it signed differently.
+            signature => {
+                challenge = Some("Bearer error=\"invalid_token\"");
+                format!("signature validation failed: {}", signature.reason())
             }
         },
         ApiError::Forbidden {

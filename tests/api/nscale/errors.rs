@@ -41,22 +41,44 @@ async fn a_malformed_authorization_header_is_401_invalid_request() {
 }
 
 #[actix_web::test]
-async fn a_refused_signature_is_401_token_validation_failed() {
+async fn a_refused_signature_is_401_naming_the_signing_schemes_reason_and_a_bad_token_is_token_validation_failed(
+) {
     let app = spawn_app().await;
     let stranger = usergroups::credentials::Credentials::new("AKIAUNKNOWNKEY000000", "secret");
+    let forged = usergroups::credentials::Credentials::new(
+        app.credentials.access_key_id.clone(),
+        "not the secret",
+    );
 
-    let response = app
+    let unknown = app
         .call("GET", &groups_path(&app))
         .credentials(&stranger)
         .send()
         .await;
+    let mismatch = app
+        .call("GET", &groups_path(&app))
+        .credentials(&forged)
+        .send()
+        .await;
+    let token = app
+        .call("GET", &groups_path(&app))
+        .unsigned()
+        .header("authorization", &format!("Bearer {}", "A".repeat(43)))
+        .send()
+        .await;
 
-    assert_nscale_error(&response, 401, "access_denied");
-    assert_eq!(description(&response), "token validation failed");
-    assert_eq!(
-        response.headers.get("www-authenticate").unwrap(),
-        "Bearer error=\"invalid_token\""
-    );
+    for (response, text) in [
+        (&unknown, "signature validation failed: unknown_access_key"),
+        (&mismatch, "signature validation failed: signature_mismatch"),
+        (&token, "token validation failed"),
+    ] {
+        assert_nscale_error(response, 401, "access_denied");
+        assert_eq!(description(response), text);
+        assert_eq!(
+            response.headers.get("www-authenticate").unwrap(),
+            "Bearer error=\"invalid_token\""
+        );
+    }
 }
 
 #[actix_web::test]
