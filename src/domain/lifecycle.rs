@@ -272,10 +272,21 @@ fn membership_changed(
     organization_id: &OrganizationId,
     users_moved: &[UserId],
 ) -> Result<(), DomainError> {
-    for id in users_moved {
-        bump_user(conn, id, None)?;
-        let user = User::get(conn, organization_id, id)?;
-        user_event(conn, actor, Change::Updated, &user)?;
+    // A group's members may be many (a PUT of `userIDs: []` empties it): their versions step
+    // and they are read back a chunk at a time, and only the events go one by one.
+    for chunk in users_moved.chunks(super::INSERT_CHUNK) {
+        diesel::update(users::table.filter(users::id.eq_any(chunk)))
+            .set(users::version.eq(users::version + 1))
+            .execute(conn)?;
+        let moved: Vec<User> = users::table
+            .filter(users::id.eq_any(chunk))
+            .filter(user::visible_to(organization_id))
+            .order(users::id.asc())
+            .select(User::as_select())
+            .load(conn)?;
+        for user in &moved {
+            user_event(conn, actor, Change::Updated, user)?;
+        }
     }
     Ok(())
 }
