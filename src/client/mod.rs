@@ -613,7 +613,28 @@ impl Client {
         if !body.is_empty() {
             request = request.header("content-type", "application/json");
         }
-        // An empty body is sent as none at all: no `content-length: 0` on a GET or DELETE.
+        let answer = self.exchange(request, body)?;
+        if answer.is_success() {
+            let etag = answer.etag.clone();
+            return answer.decode().map(|value| Tagged { value, etag });
+        }
+        match serde_json::from_slice::<ErrorBody>(&answer.bytes) {
+            Ok(body) => Err(Error::Service(Box::new(ServiceError::from_body(
+                answer.status,
+                body,
+                &answer.meta,
+            )))),
+            Err(_) => Err(answer.unexpected()),
+        }
+    }
+
+    /// Sends `request` with `body` and reads the whole answer. An empty body is sent as none at
+    /// all: no `content-length: 0` on a GET or DELETE.
+    fn exchange(
+        &self,
+        request: ureq::http::request::Builder,
+        body: Vec<u8>,
+    ) -> Result<Answer, Error> {
         let mut response = if body.is_empty() {
             self.agent
                 .run(request.body(()).map_err(ureq::Error::from)?)?
@@ -621,8 +642,6 @@ impl Client {
             self.agent
                 .run(request.body(body).map_err(ureq::Error::from)?)?
         };
-
-        let status = response.status().as_u16();
         let header = |name: &str| {
             response
                 .headers()
@@ -635,23 +654,44 @@ impl Client {
             retry_after: header("retry-after").and_then(|v| v.trim().parse().ok()),
         };
         let etag = header("etag");
-        let bytes = response.body_mut().read_to_vec()?;
-        if response.status().is_success() {
-            return serde_json::from_slice(&bytes)
-                .map(|value| Tagged { value, etag })
-                .map_err(|source| Error::Decode { status, source });
-        }
-        match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(body) => Err(Error::Service(Box::new(ServiceError::from_body(
-                status, body, &meta,
-            )))),
-            Err(_) => Err(Error::UnexpectedResponse {
-                status,
-                body: String::from_utf8_lossy(&bytes)
-                    .chars()
-                    .take(SNIPPET_CHARS)
-                    .collect(),
-            }),
+        Ok(Answer {
+            status: response.status().as_u16(),
+            meta,
+            etag,
+            bytes: response.body_mut().read_to_vec()?,
+        })
+    }
+}
+
+/// An answer of the service, read whole: what both dialects' clients decode.
+struct Answer {
+    status: u16,
+    meta: AnswerMeta,
+    etag: Option<String>,
+    bytes: Vec<u8>,
+}
+
+impl Answer {
+    fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The 2xx body as `T`.
+    fn decode<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.bytes).map_err(|source| Error::Decode {
+            status: self.status,
+            source,
+        })
+    }
+
+    /// A non-2xx answer without the dialect's error body (a proxy's page, a redirect, …).
+    fn unexpected(&self) -> Error {
+        Error::UnexpectedResponse {
+            status: self.status,
+            body: String::from_utf8_lossy(&self.bytes)
+                .chars()
+                .take(SNIPPET_CHARS)
+                .collect(),
         }
     }
 }

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{agent, item, Client, Error, SNIPPET_CHARS};
+use super::{agent, item, Client, Error};
 use crate::api::nscale::{GroupRead, GroupWrite, RoleRead};
 use crate::auth::bearer;
 use crate::auth::canonical::uri_encode;
@@ -267,46 +267,25 @@ impl NscaleClient {
         if let Some(token) = token {
             request = request.header("authorization", bearer::authorization_value(token));
         }
-        let mut response = match body {
-            Some((content_type, bytes)) => base.agent.run(
-                request
-                    .header("content-type", content_type)
-                    .body(bytes)
-                    .map_err(ureq::Error::from)?,
-            )?,
-            None => base
-                .agent
-                .run(request.body(()).map_err(ureq::Error::from)?)?,
+        let bytes = match body {
+            Some((content_type, bytes)) => {
+                request = request.header("content-type", content_type);
+                bytes
+            }
+            None => Vec::new(),
         };
-        let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let request_id = header("x-request-id");
-        let retry_after = header("retry-after").and_then(|v| v.trim().parse().ok());
-        let bytes = response.body_mut().read_to_vec()?;
-        if (200..300).contains(&status) {
-            return serde_json::from_slice(&bytes)
-                .map_err(|source| Error::Decode { status, source });
+        let answer = base.exchange(request, bytes)?;
+        if answer.is_success() {
+            return answer.decode();
         }
-        match serde_json::from_slice::<NscaleError>(&bytes) {
+        match serde_json::from_slice::<NscaleError>(&answer.bytes) {
             Ok(error) => Err(Error::Nscale(Box::new(NscaleError {
-                status_code: status,
-                request_id,
-                retry_after,
+                status_code: answer.status,
+                request_id: answer.meta.request_id.clone(),
+                retry_after: answer.meta.retry_after,
                 ..error
             }))),
-            Err(_) => Err(Error::UnexpectedResponse {
-                status,
-                body: String::from_utf8_lossy(&bytes)
-                    .chars()
-                    .take(SNIPPET_CHARS)
-                    .collect(),
-            }),
+            Err(_) => Err(answer.unexpected()),
         }
     }
 }
