@@ -78,6 +78,11 @@ pub const IDEMPOTENCY_KEY_SECONDS: u64 = 24 * 3600;
 /// The longest `Idempotency-Key` accepted, in characters.
 pub const IDEMPOTENCY_KEY_MAX: usize = 255;
 
+/// The largest body `POST /oauth2/v2/token` reads, in bytes: a token request is a few hundred
+/// bytes (a grant type, an access key id, its secret, perhaps a scope), and the endpoint is
+/// unsigned, so it reads no more than that.
+pub const TOKEN_BODY_MAX: usize = 4 * 1024;
+
 /// Rows the purge removes per transaction: a batch holds its locks (and on SQLite the single
 /// writer) only briefly, so requests keep being served while a large backlog is purged.
 pub const PURGE_BATCH: i64 = 500;

@@ -14,7 +14,7 @@
 //! rather than wait for a request to come back.
 //!
 //! [`FailedAttempts`] is the other limit kept here: failed client authentications at the token
-//! endpoint, per client id, so the endpoint is no oracle for guessing a key's secret.
+//! endpoint, per client id. It refuses failures only, never a correct credential.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -201,15 +201,14 @@ impl fmt::Debug for RateLimits {
     }
 }
 
-/// Failed client authentications a client id may have in one [`FAILED_ATTEMPTS_WINDOW`] before
-/// the token endpoint refuses it (429) until the window ends.
+/// Failed client authentications a client id may have in one [`FAILED_ATTEMPTS_WINDOW`]; the
+/// token endpoint answers each failure past them 429 instead of 401 until the window ends.
 pub const FAILED_ATTEMPTS_PER_WINDOW: u32 = 10;
 
 /// The window failed attempts are counted in: a minute from the client id's first failure.
 pub const FAILED_ATTEMPTS_WINDOW: Duration = Duration::from_secs(60);
 
-/// Most client ids [`FailedAttempts`] tracks one by one; past that, the ids it has no room for
-/// share one budget (see [`FailedAttempts`]).
+/// Most client ids [`FailedAttempts`] tracks at once; an id that finds no room is not counted.
 pub const FAILED_ATTEMPTS_CAPACITY: usize = 16_384;
 
 /// Client ids longer than this are counted under their first this-many bytes, so an entry's size
@@ -228,13 +227,8 @@ impl Window {
         now.saturating_duration_since(self.started) >= FAILED_ATTEMPTS_WINDOW
     }
 
-    /// How long until this window ends, when it is full now.
-    fn refusal(&self, now: Instant) -> Option<Duration> {
-        (!self.is_over(now) && self.failures >= FAILED_ATTEMPTS_PER_WINDOW)
-            .then(|| FAILED_ATTEMPTS_WINDOW - now.saturating_duration_since(self.started))
-    }
-
-    fn record(&mut self, now: Instant) {
+    /// Counts one failure at `now`; `Err(retry_after)` when it is past the window's allowance.
+    fn record(&mut self, now: Instant) -> Result<(), Duration> {
         if self.is_over(now) {
             *self = Window {
                 started: now,
@@ -242,27 +236,35 @@ impl Window {
             };
         }
         self.failures = self.failures.saturating_add(1);
+        if self.failures > FAILED_ATTEMPTS_PER_WINDOW {
+            Err(FAILED_ATTEMPTS_WINDOW - now.saturating_duration_since(self.started))
+        } else {
+            Ok(())
+        }
     }
 }
 
 #[derive(Debug, Default)]
 struct Tracked {
     by_id: HashMap<String, Window>,
-    /// The shared window of the ids that found the map full.
-    overflow: Option<Window>,
     last_sweep: Option<Instant>,
 }
 
-/// Failed token requests per client id on this instance: [`FAILED_ATTEMPTS_PER_WINDOW`] in a
-/// [`FAILED_ATTEMPTS_WINDOW`], then 429 until the window ends. Clones share the counts.
+/// Failed token requests per client id on this instance: past [`FAILED_ATTEMPTS_PER_WINDOW`] in
+/// a [`FAILED_ATTEMPTS_WINDOW`], each further failure is answered 429 until the window ends.
+/// Clones share the counts.
+///
+/// Only failures are counted and only failures are refused: the endpoint checks the credentials
+/// first and serves a correct one whatever failed before it, so no flood of failures, for the
+/// key's own id or for any number of others, can lock a client out. (The secrets are long random
+/// strings: guessing one is not the threat this guards against; the 429 tells a misconfigured
+/// client to stop, and the count is what an operator's metrics see.)
 ///
 /// Memory is bounded: at most [`FAILED_ATTEMPTS_CAPACITY`] ids of at most 128 bytes each. A full
 /// map first forgets the windows that ended (at most once a second, so a flood does not buy a
-/// sweep per request); an id that still finds no room is counted in one window shared by every
-/// such id. A flood of random ids therefore neither grows memory nor resets anyone's count (the
-/// ids already tracked keep their windows), and the ids it crowds out share the limit of one id:
-/// while a flood lasts, a client id with no window of its own may be refused after others'
-/// failures. That is the price of never letting the flood guess freely.
+/// sweep per request); an id that still finds no room is not counted, its failure answered 401
+/// like any other. No window is shared between ids, so one id's failures never change another's
+/// answer.
 #[derive(Clone, Default)]
 pub struct FailedAttempts {
     tracked: Arc<Mutex<Tracked>>,
@@ -289,38 +291,18 @@ fn tracked_id(client_id: &str) -> &str {
 }
 
 impl FailedAttempts {
-    /// `Err(retry_after)` when `client_id` used up its failures for now; checked before its
-    /// credentials are, so a refused guess learns nothing.
-    pub fn check(&self, client_id: &str) -> Result<(), Duration> {
-        self.check_at(client_id, Instant::now())
-    }
-
-    /// [`FailedAttempts::check`] at `now`.
-    pub fn check_at(&self, client_id: &str, now: Instant) -> Result<(), Duration> {
-        let tracked = self.tracked.lock().unwrap_or_else(PoisonError::into_inner);
-        let window = match tracked.by_id.get(tracked_id(client_id)) {
-            Some(window) => Some(window),
-            None if tracked.by_id.len() >= FAILED_ATTEMPTS_CAPACITY => tracked.overflow.as_ref(),
-            None => None,
-        };
-        match window.and_then(|w| w.refusal(now)) {
-            Some(retry_after) => Err(retry_after),
-            None => Ok(()),
-        }
-    }
-
-    /// Counts one failed authentication of `client_id`.
-    pub fn record_failure(&self, client_id: &str) {
-        self.record_failure_at(client_id, Instant::now());
+    /// Counts one failed authentication of `client_id`: `Err(retry_after)` when it is past the
+    /// id's allowance for now.
+    pub fn record_failure(&self, client_id: &str) -> Result<(), Duration> {
+        self.record_failure_at(client_id, Instant::now())
     }
 
     /// [`FailedAttempts::record_failure`] at `now`.
-    pub fn record_failure_at(&self, client_id: &str, now: Instant) {
+    pub fn record_failure_at(&self, client_id: &str, now: Instant) -> Result<(), Duration> {
         let mut tracked = self.tracked.lock().unwrap_or_else(PoisonError::into_inner);
         let id = tracked_id(client_id);
         if let Some(window) = tracked.by_id.get_mut(id) {
-            window.record(now);
-            return;
+            return window.record(now);
         }
         let may_sweep = tracked
             .last_sweep
@@ -329,25 +311,19 @@ impl FailedAttempts {
             tracked.by_id.retain(|_, window| !window.is_over(now));
             tracked.last_sweep = Some(now);
         }
-        if tracked.by_id.len() < FAILED_ATTEMPTS_CAPACITY {
-            let mut window = Window {
-                started: now,
-                failures: 0,
-            };
-            window.record(now);
-            tracked.by_id.insert(id.to_owned(), window);
-        } else {
-            tracked
-                .overflow
-                .get_or_insert(Window {
-                    started: now,
-                    failures: 0,
-                })
-                .record(now);
+        if tracked.by_id.len() >= FAILED_ATTEMPTS_CAPACITY {
+            return Ok(());
         }
+        let mut window = Window {
+            started: now,
+            failures: 0,
+        };
+        let counted = window.record(now);
+        tracked.by_id.insert(id.to_owned(), window);
+        counted
     }
 
-    /// How many client ids have a window of their own now.
+    /// How many client ids have a window now.
     pub fn tracked_ids(&self) -> usize {
         let tracked = self.tracked.lock().unwrap_or_else(PoisonError::into_inner);
         tracked.by_id.len()
@@ -358,9 +334,6 @@ impl FailedAttempts {
         let now = Instant::now();
         let mut tracked = self.tracked.lock().unwrap_or_else(PoisonError::into_inner);
         tracked.by_id.retain(|_, window| !window.is_over(now));
-        if tracked.overflow.is_some_and(|w| w.is_over(now)) {
-            tracked.overflow = None;
-        }
         tracked.by_id.shrink_to_fit();
     }
 }
@@ -508,13 +481,17 @@ mod tests {
         let attempts = FailedAttempts::default();
         let start = Instant::now();
         for i in 0..FAILED_ATTEMPTS_PER_WINDOW {
-            assert_eq!(attempts.check_at("OLAKA", start), Ok(()), "attempt {i}");
-            attempts.record_failure_at("OLAKA", start + Duration::from_secs(u64::from(i)));
+            let at = start + Duration::from_secs(u64::from(i));
+            assert_eq!(
+                attempts.record_failure_at("OLAKA", at),
+                Ok(()),
+                "attempt {i}"
+            );
         }
 
-        let refused = attempts.check_at("OLAKA", start + Duration::from_secs(20));
-        let other = attempts.check_at("OLAKB", start + Duration::from_secs(20));
-        let later = attempts.check_at("OLAKA", start + FAILED_ATTEMPTS_WINDOW);
+        let refused = attempts.record_failure_at("OLAKA", start + Duration::from_secs(20));
+        let other = attempts.record_failure_at("OLAKB", start + Duration::from_secs(20));
+        let later = attempts.record_failure_at("OLAKA", start + FAILED_ATTEMPTS_WINDOW);
 
         assert_eq!(refused, Err(Duration::from_secs(40)));
         assert_eq!(other, Ok(()), "another client id has a count of its own");
@@ -522,15 +499,15 @@ mod tests {
     }
 
     #[test]
-    fn a_flood_of_distinct_client_ids_stays_within_the_bound_and_keeps_the_counts_already_made() {
+    fn a_flood_of_distinct_client_ids_stays_within_the_bound_and_refuses_no_other_id() {
         let attempts = FailedAttempts::default();
         let now = Instant::now();
         for _ in 0..FAILED_ATTEMPTS_PER_WINDOW {
-            attempts.record_failure_at("OLAKTARGET", now);
+            attempts.record_failure_at("OLAKTARGET", now).unwrap();
         }
         for i in 0..(2 * FAILED_ATTEMPTS_CAPACITY) {
             let random = format!("{i:x}{}", "x".repeat(1000));
-            attempts.record_failure_at(&random, now);
+            let _ = attempts.record_failure_at(&random, now);
         }
 
         assert!(attempts.tracked_ids() <= FAILED_ATTEMPTS_CAPACITY);
@@ -538,24 +515,21 @@ mod tests {
         assert!(tracked.by_id.keys().all(|id| id.len() <= TRACKED_ID_BYTES));
         drop(tracked);
         assert!(
-            attempts.check_at("OLAKTARGET", now).is_err(),
+            attempts.record_failure_at("OLAKTARGET", now).is_err(),
             "the flood did not reset the target's count"
         );
-        assert!(
-            attempts.check_at("OLAKNEVERSEEN", now).is_err(),
-            "an id crowded out shares the flood's spent budget rather than guessing freely"
-        );
         assert_eq!(
-            attempts.check_at("OLAKNEVERSEEN", now + FAILED_ATTEMPTS_WINDOW),
-            Ok(())
+            attempts.record_failure_at("OLAKNEVERSEEN", now),
+            Ok(()),
+            "an id crowded out of the map is not refused for others' failures"
         );
     }
 
     #[test]
     fn windows_that_ended_are_forgotten() {
         let attempts = FailedAttempts::default();
-        attempts.record_failure_at("OLAKA", Instant::now() - FAILED_ATTEMPTS_WINDOW);
-        attempts.record_failure("OLAKB");
+        let _ = attempts.record_failure_at("OLAKA", Instant::now() - FAILED_ATTEMPTS_WINDOW);
+        let _ = attempts.record_failure("OLAKB");
 
         attempts.forget_ended();
 

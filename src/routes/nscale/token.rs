@@ -4,22 +4,24 @@
 //! The client is an access key: `client_id` is its id and `client_secret` its secret, sent in
 //! the form body or as HTTP Basic (RFC 6749 §2.3.1), never both. What is checked, in order:
 //!
-//! 1. the body, within the instance's body limit and request timeout (413, 408);
-//! 2. the form: `application/x-www-form-urlencoded`, no parameter twice, `grant_type` present
-//!    and `client_credentials`, the credentials sent one way and complete (400
-//!    `invalid_request` or `unsupported_grant_type`);
-//! 3. the client id's failed attempts on this instance (429 past ten a minute), before its
-//!    credentials, so a refused guess learns nothing;
-//! 4. the credentials: an unknown id, a revoked key and a wrong secret are one answer, 401
+//! 1. the body, within the endpoint's own small limit ([`limits::TOKEN_BODY_MAX`]) and the
+//!    request timeout (413, 408);
+//! 2. the form: `application/x-www-form-urlencoded`, none of its four parameters twice,
+//!    `grant_type` present and `client_credentials`, the credentials sent one way and complete
+//!    (400 `invalid_request` or `unsupported_grant_type`), read in one linear pass;
+//! 3. the credentials: an unknown id, a revoked key and a wrong secret are one answer, 401
 //!    `invalid_client`, and cost the same (the secret is compared in constant time, against a
-//!    stand-in when there is no key);
-//! 5. one write of the key's rate limit (429), only now, so a forged flood never spends it;
-//! 6. the token, stored (as its hash) by one statement that checks the key is still live.
+//!    stand-in when there is no key). A failure is counted for its client id, and past ten a
+//!    minute it is answered 429 instead; a correct credential is never refused for failures
+//!    that came before it, its own id's or any flood of others';
+//! 4. one write of the key's rate limit (429), only now, so a forged flood never spends it;
+//! 5. the token, stored (as its hash) by one statement that checks the key is still live.
 //!
 //! Every answer carries `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1): a
 //! token must not sit in a cache, and neither should an answer about credentials. Neither the
 //! secret nor the token is ever logged.
 
+use std::fmt;
 use std::time::Duration;
 
 use actix_web::http::header::{
@@ -37,9 +39,10 @@ use crate::auth::key_cache::{CachedKey, Lookup};
 use crate::auth::verify;
 use crate::db;
 use crate::ids::AccessKeyId;
+use crate::limits;
 use crate::metrics;
 use crate::models::AccessToken;
-use crate::rate_limit::{Decision, RequestClass};
+use crate::rate_limit::{Decision, FailedAttempts, RequestClass};
 use crate::routes::input::read_body;
 use crate::routes::{ApiError, JSON_UTF8};
 use crate::state::AppState;
@@ -186,11 +189,29 @@ struct ClientCredentials {
 
 /// The form's parameters that matter here.
 #[derive(Default)]
-struct TokenForm {
-    grant_type: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<zeroize::Zeroizing<String>>,
-    scope: Option<String>,
+pub struct TokenForm {
+    /// `grant_type`, decoded.
+    pub grant_type: Option<String>,
+    /// `client_id`, decoded.
+    pub client_id: Option<String>,
+    /// `client_secret`, decoded (wiped from memory when dropped).
+    pub client_secret: Option<zeroize::Zeroizing<String>>,
+    /// `scope`, decoded.
+    pub scope: Option<String>,
+}
+
+impl fmt::Debug for TokenForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenForm")
+            .field("grant_type", &self.grant_type)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 /// A form-decoded name or value as text.
@@ -199,9 +220,9 @@ fn form_text(bytes: &[u8]) -> Result<String, TokenError> {
         .map_err(|_| TokenError::InvalidRequest("parameters must be UTF-8"))
 }
 
-/// Reads the body as `application/x-www-form-urlencoded`. A parameter sent twice is refused
-/// (RFC 6749 §3.2); unknown ones are ignored (§4.4.2 via §3.2).
-fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenForm, TokenError> {
+/// True when `headers` declare the body `application/x-www-form-urlencoded` (once, with no
+/// parameter but `charset=utf-8`).
+fn declares_form(headers: &HeaderMap) -> bool {
     let mut content_types = headers.get_all(CONTENT_TYPE);
     let content_type = content_types.next().and_then(|v| v.to_str().ok());
     let is_form = content_type.is_some_and(|value| {
@@ -215,7 +236,18 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenForm, TokenError>
                 })
             })
     });
-    if !is_form || content_types.next().is_some() {
+    is_form && content_types.next().is_none()
+}
+
+/// Reads the body as `application/x-www-form-urlencoded`. One of the four parameters served
+/// here sent twice is refused (RFC 6749 §3.2); unknown ones are ignored (§4.4.2 via §3.2), even
+/// repeated.
+///
+/// One pass over the body, each piece decoded once and compared with four fixed names, so the
+/// cost is linear in the body's length whatever it holds (a scan of the names seen so far, as
+/// this once did, made a form of 64k distinct names cost seconds).
+pub fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenForm, TokenError> {
+    if !declares_form(headers) {
         return Err(TokenError::InvalidRequest(
             "the body must be application/x-www-form-urlencoded",
         ));
@@ -223,11 +255,17 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenForm, TokenError>
     let text = std::str::from_utf8(body)
         .map_err(|_| TokenError::InvalidRequest("the form must be ASCII text"))?;
     let mut form = TokenForm::default();
-    let mut seen = Vec::new();
     for piece in text.split('&').filter(|piece| !piece.is_empty()) {
         let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
         let name = form_text(name.as_bytes())?;
-        if seen.contains(&name) {
+        let slot_taken = match name.as_str() {
+            "grant_type" => form.grant_type.is_some(),
+            "client_id" => form.client_id.is_some(),
+            "client_secret" => form.client_secret.is_some(),
+            "scope" => form.scope.is_some(),
+            _ => continue,
+        };
+        if slot_taken {
             return Err(TokenError::InvalidRequest(
                 "a parameter must not be sent more than once",
             ));
@@ -237,10 +275,8 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<TokenForm, TokenError>
             "grant_type" => form.grant_type = Some(value),
             "client_id" => form.client_id = Some(value),
             "client_secret" => form.client_secret = Some(zeroize::Zeroizing::new(value)),
-            "scope" => form.scope = Some(value),
-            _ => {}
+            _ => form.scope = Some(value),
         }
-        seen.push(name);
     }
     Ok(form)
 }
@@ -349,6 +385,19 @@ async fn find_key(
     }
 }
 
+/// Counts a failed attempt of `client_id` and answers it: `invalid_client`, or `rate_limited`
+/// once the id has failed more than its allowance this minute. Only failures are ever refused
+/// this way: the credentials are checked first, so a correct one is served whatever failed
+/// before it, and a flood of failures (for its id or for any others) locks nobody out.
+fn refuse_failed_attempt(attempts: &FailedAttempts, client_id: &str) -> TokenError {
+    match attempts.record_failure(client_id) {
+        Ok(()) => TokenError::InvalidClient,
+        Err(wait) => TokenError::RateLimited {
+            retry_after: retry_after_seconds(wait),
+        },
+    }
+}
+
 /// `POST /oauth2/v2/token`: a bearer token for an access key's credentials (see the module
 /// docs for the order of the checks). 200 with the token; 400 `invalid_request` or
 /// `unsupported_grant_type`; 401 `invalid_client` with `WWW-Authenticate: Basic`; 408; 413;
@@ -362,8 +411,8 @@ async fn find_key(
         secret, in the form or as HTTP Basic (each part form-urlencoded first), not both. The \
         token acts as the key (its organization and permissions) on every `/api/v1` route, as \
         `Authorization: Bearer <access_token>`, until it expires or the key is revoked. Issuing \
-        spends one write of the key's rate limit; ten failed attempts a minute for one client id \
-        are answered 429. Every answer carries `Cache-Control: no-store` and `Pragma: no-cache`.",
+        spends one write of the key's rate limit; failed attempts for one client id past ten a \
+        minute are answered 429 (a correct credential is always served). Every answer carries `Cache-Control: no-store` and `Pragma: no-cache`.",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The token.", body = TokenResponse,
@@ -388,11 +437,11 @@ async fn find_key(
         (status = 408, description = "The body did not arrive within the request timeout.",
             body = NscaleErrorBody, example = json!({"error": "invalid_request",
                 "error_description": "request body was not received in time"})),
-        (status = 413, description = "The body is over the limit.", body = NscaleErrorBody,
+        (status = 413, description = "The body is over the endpoint's limit (4 KiB).", body = NscaleErrorBody,
             example = json!({"error": "request_entity_too_large",
                 "error_description": "request body is too large"})),
-        (status = 429, description = "Ten failed attempts in a minute for this client id, or the \
-            key's writes are spent.", body = NscaleErrorBody,
+        (status = 429, description = "A failed attempt past ten in a minute for this client id \
+            (a correct credential is always served), or the key's writes are spent.", body = NscaleErrorBody,
             headers(("Retry-After" = String, description = "Whole seconds to wait.")),
             example = json!({"error": "rate_limited", "error_description": "too many requests"})),
         (status = 500, description = "Unexpected failure (logged with the request id).",
@@ -410,20 +459,17 @@ pub async fn issue_token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, TokenError> {
     let limits = &state.limits;
+    // A token request is a few hundred bytes: its own limit, so an unsigned caller cannot make
+    // the service read (and parse) a body the size of a signed write's.
     let body = read_body(
         req.headers(),
         payload.into_inner(),
-        limits.body_limit,
+        limits.body_limit.min(limits::TOKEN_BODY_MAX),
         limits.request_timeout,
     )
     .await?;
     let (credentials, scope) = read_request(req.headers(), &body)?;
     let attempts = &limits.failed_token_attempts;
-    if let Err(wait) = attempts.check(&credentials.id) {
-        return Err(TokenError::RateLimited {
-            retry_after: retry_after_seconds(wait),
-        });
-    }
     let key = find_key(&state, &credentials.id).await?;
     // Compared whatever the key's state, so a revoked or unknown key costs what a live one does.
     let secret_matches = bearer::secret_matches(
@@ -432,10 +478,7 @@ pub async fn issue_token(
     );
     let key = match key {
         Some(key) if secret_matches && !key.revoked => key,
-        _ => {
-            attempts.record_failure(&credentials.id);
-            return Err(TokenError::InvalidClient);
-        }
+        _ => return Err(refuse_failed_attempt(attempts, &credentials.id)),
     };
     if let Decision::Refused { retry_after, .. } = limits
         .rate_limits
@@ -461,8 +504,7 @@ pub async fn issue_token(
     if !issued {
         // Revoked since the cache read it: the next request reads it again.
         state.key_cache.forget(&key.access_key_id);
-        attempts.record_failure(&credentials.id);
-        return Err(TokenError::InvalidClient);
+        return Err(refuse_failed_attempt(attempts, &credentials.id));
     }
     let mut response = HttpResponse::Ok()
         .content_type(JSON_UTF8)
