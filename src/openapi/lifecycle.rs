@@ -62,7 +62,9 @@ fn add_if_match(operation: &mut Operation) {
             "If-Match",
             "Makes the write conditional: `*` or a list of ETags of this record. A record \
              whose ETag is not listed answers 412 and is not changed; the check is made under \
-             the record's lock. Must be signed (listed in `SignedHeaders`), else 400.",
+             the record's lock. Compared as strings (`\"02\"` is not `\"2\"`). On a signed request it \
+             must be signed (listed in `SignedHeaders`), else 400; with a bearer token it is \
+             sent as it is.",
         ));
     operation.responses.responses.insert(
         "412".to_owned(),
@@ -86,8 +88,9 @@ fn add_idempotency_key(operation: &mut Operation) {
             "1 to 255 visible ASCII characters, chosen by the client, per access key. The first \
              create with the key is answered and remembered for 24 hours; the same request \
              again (same method, path and body) gets that answer again, even as the exact \
-             resend of an already used signature, and creates nothing. Must be signed (listed \
-             in `SignedHeaders`), else 400.",
+             resend of an already used signature, and creates nothing. On a signed request it \
+             must be signed (listed in `SignedHeaders`), else 400; with a bearer token it is \
+             sent as it is.",
         ));
     operation.responses.responses.insert(
         "422".to_owned(),

@@ -2,9 +2,11 @@
 //! changes, the `ETag` of an answer, the `If-Match` condition of a write, and the
 //! `Idempotency-Key` of a create ([`Caller::create`]).
 //!
-//! `If-Match` and `Idempotency-Key` change what a write does, so both must be covered by the
-//! signature (listed in `SignedHeaders`): otherwise anyone on the path could add, drop or alter
-//! them. A request carrying either unsigned is a 400 naming the header.
+//! `If-Match` and `Idempotency-Key` change what a write does, so a signed request must cover
+//! both by its signature (listed in `SignedHeaders`): otherwise anyone on the path could add,
+//! drop or alter them. A signed request carrying either unsigned is a 400 naming the header. A
+//! request with a bearer token sends them as they are: the token covers no header, and such a
+//! client relies on TLS for the whole request.
 //!
 //! An idempotent create looks its key up before the replay guard records its signature: the
 //! exact resend of a create whose first attempt committed (a client's retry after a lost answer)
@@ -19,7 +21,7 @@ use diesel::Connection;
 
 use super::caller::{PendingGuard, WriteError};
 use super::{ApiError, Caller, JSON_UTF8};
-use crate::auth::{AuthError, AuthFailure};
+use crate::auth::{bearer, AuthError, AuthFailure};
 use crate::db::{self, DbConnection};
 use crate::domain::events::Actor;
 use crate::domain::lifecycle::IfMatch;
@@ -53,15 +55,24 @@ pub fn with_etag(mut response: HttpResponse, version: i64) -> HttpResponse {
     response
 }
 
-/// 400 unless the request's signature covers `header` (lowercase).
-fn require_signed(req: &HttpRequest, header: &str, field: &str) -> Result<(), ApiError> {
-    let signed = req
+/// 400 unless `header` (lowercase) is protected by the request's authentication: covered by the
+/// ONLIVESITE signature (listed in `SignedHeaders`), or sent with a bearer token. A signature
+/// covers only what it lists, so an unlisted header could be added or changed by anyone on the
+/// path; a bearer token is not bound to any header, and a request carrying one relies on TLS for
+/// all of it, these headers included.
+fn require_protected(req: &HttpRequest, header: &str, field: &str) -> Result<(), ApiError> {
+    let authorization = req
         .headers()
         .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::auth::header::parse_authorization)
-        .is_some_and(|auth| auth.signed_headers.contains(&header));
-    if signed {
+        .and_then(|v| v.to_str().ok());
+    let protected = authorization.is_some_and(|value| {
+        value
+            .split_once(' ')
+            .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case(bearer::SCHEME))
+            || crate::auth::header::parse_authorization(value)
+                .is_some_and(|auth| auth.signed_headers.contains(&header))
+    });
+    if protected {
         Ok(())
     } else {
         Err(ApiError::invalid_field(
@@ -72,14 +83,15 @@ fn require_signed(req: &HttpRequest, header: &str, field: &str) -> Result<(), Ap
 }
 
 /// The write's condition from `If-Match`: [`IfMatch::Any`] without the header or with `*`, else
-/// the versions of the strong entity tags it lists (a weak or foreign tag matches nothing, as
-/// `If-Match` compares strongly).
+/// the versions of the strong entity tags it lists. Tags are compared as strings, as RFC 9110's
+/// strong comparison says: only a tag identical to an [`etag`] this service sends (`"2"`) names
+/// a version; `"02"`, `"+2"`, a weak `W/"2"` or a foreign tag matches nothing.
 pub fn if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
     let values: Vec<&HeaderValue> = req.headers().get_all(IF_MATCH).collect();
     if values.is_empty() {
         return Ok(IfMatch::Any);
     }
-    require_signed(req, "if-match", "If-Match")?;
+    require_protected(req, "if-match", "If-Match")?;
     let mut versions = Vec::new();
     for value in values {
         let text = value.to_str().map_err(|_| {
@@ -92,7 +104,7 @@ pub fn if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
             let version = tag
                 .strip_prefix('"')
                 .and_then(|t| t.strip_suffix('"'))
-                .and_then(|t| t.parse::<i64>().ok());
+                .and_then(|t| t.parse::<i64>().ok().filter(|v| etag(*v) == tag));
             versions.extend(version);
         }
     }
@@ -112,7 +124,7 @@ pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
             "Idempotency-Key must be sent once",
         ));
     }
-    require_signed(req, "idempotency-key", FIELD)?;
+    require_protected(req, "idempotency-key", FIELD)?;
     let key = value.to_str().unwrap_or_default();
     if key.is_empty()
         || key.len() > limits::IDEMPOTENCY_KEY_MAX

@@ -135,9 +135,12 @@ async fn access_log(
         .error()
         .and_then(|e| e.as_error::<ApiError>())
         .and_then(ApiError::reason);
+    // Escaped once for both the message and the fields: the text format writes the fields
+    // unquoted after the message.
+    let (method, path) = (log_safe(&method), log_safe(&path));
     let message = format!("{peer} \"{method} {path}\" {status} {latency_ms}ms");
-    let request_id = request_id.as_str();
-    let (method, path) = (method.as_str(), path.as_str());
+    let request_id = log_safe(&request_id);
+    let (request_id, method, path) = (request_id.as_ref(), method.as_ref(), path.as_ref());
     match reason {
         Some(reason) => log::info!(target: "usergroups::access",
             request_id, method, path, status, latency_ms, reason; "{message}"),
@@ -145,6 +148,25 @@ async fn access_log(
             request_id, method, path, status, latency_ms; "{message}"),
     }
     Ok(response)
+}
+
+/// `text` as it may stand inside the access line's quoted request field: `"`, `\\`, spaces, control
+/// characters and anything outside ASCII percent-encoded (as a path would be), so a request
+/// cannot end the field early or forge a line; other text unchanged.
+fn log_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let safe = |b: u8| b.is_ascii_graphic() && b != b'"' && b != b'\\';
+    if text.bytes().all(safe) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for b in text.bytes() {
+        if safe(b) {
+            escaped.push(char::from(b));
+        } else {
+            escaped.push_str(&format!("%{b:02X}"));
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
 }
 
 /// A handler for the other methods of a known route: 405 with the route's `Allow` header.
@@ -616,5 +638,24 @@ async fn purge_expired(pool: DbPool, retention: Duration) {
                 purged.events
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quote_a_backslash_or_a_control_character_cannot_break_out_of_the_access_lines_request_field(
+    ) {
+        assert_eq!(
+            log_safe("/api/v1/users/a-b_c~%2F"),
+            "/api/v1/users/a-b_c~%2F"
+        );
+        assert_eq!(
+            log_safe("/x\" 200 0ms\nforged"),
+            "/x%22%20200%200ms%0Aforged"
+        );
+        assert_eq!(log_safe("/a\\b\u{7f}é"), "/a%5Cb%7F%C3%A9");
     }
 }

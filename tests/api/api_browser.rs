@@ -62,6 +62,47 @@ async fn the_docs_page_and_its_assets_are_served_unsigned_by_the_service_itself(
 }
 
 #[actix_web::test]
+async fn the_docs_page_may_not_be_framed_and_runs_only_this_origins_scripts() {
+    let app = spawn_app().await;
+    let service = actix_web::test::init_service(
+        actix_web::App::new().configure(|cfg| usergroups::configure(cfg, app.state.clone())),
+    )
+    .await;
+
+    let request = actix_web::test::TestRequest::get()
+        .uri("/docs")
+        .to_request();
+    let response = actix_web::test::call_service(&service, request).await;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    assert_eq!(header("x-frame-options"), "DENY");
+    let policy = header("content-security-policy");
+    let directives: Vec<&str> = policy.split(';').map(str::trim).collect();
+    for expected in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(
+            directives.contains(&expected),
+            "{expected} missing: {policy}"
+        );
+    }
+    assert!(
+        !policy.contains("unsafe-eval") && !policy.contains("script-src 'self' 'unsafe-inline'"),
+        "{policy}"
+    );
+}
+
+#[actix_web::test]
 async fn the_root_redirects_to_the_docs_and_an_unknown_asset_is_the_json_404() {
     let app = spawn_app().await;
 

@@ -191,7 +191,8 @@ fn take_ids(
 
 /// `metadata.tags`: at most [`limits::GROUP_TAGS_MAX`] `{name, value}` pairs, as stored JSON.
 fn take_tags(metadata: &mut JsonObject<'_>) -> Option<String> {
-    const FIELD: &str = "metadata.tags";
+    // Named within `metadata`: `merge` puts the `metadata.` before field and message.
+    const FIELD: &str = "tags";
     let raw = match metadata.take("tags") {
         Field::Absent | Field::Null => return None,
         Field::Value(raw) => raw,

@@ -117,3 +117,56 @@ async fn an_if_match_outside_the_signature_is_refused() {
     assert_eq!(unsigned.error_fields(), ["If-Match"]);
     assert_eq!(app.get(&group_path(&id)).await.body["name"], "Signed");
 }
+
+#[actix_web::test]
+async fn an_if_match_is_compared_as_a_string_so_another_spelling_of_the_number_matches_nothing() {
+    let app = spawn_app().await;
+    let id = id_of(&app.create_group("Exact").await);
+    let tag = etag(&app.get(&group_path(&id)).await);
+    let number = tag.trim_matches('"');
+
+    for (spelling, why) in [
+        (format!("\"0{number}\""), "a leading zero"),
+        (format!("\"+{number}\""), "a plus sign"),
+        (format!("W/{tag}"), "the weak form"),
+    ] {
+        let response = app
+            .write("PUT", &group_path(&id))
+            .signed_header("if-match", &spelling)
+            .json(&json!({"name": "Changed"}))
+            .send()
+            .await;
+
+        response.assert_error(412);
+        assert_eq!(response.reason(), "precondition_failed", "{why}");
+    }
+    assert_eq!(app.get(&group_path(&id)).await.body["name"], "Exact");
+}
+
+#[actix_web::test]
+async fn a_bearer_client_sends_if_match_as_it_is_and_a_stale_one_is_a_412() {
+    let app = spawn_app().await;
+    let token = crate::nscale::tokens::issue_token(&app, &app.credentials).await;
+    let authorization = usergroups::auth::bearer::authorization_value(&token);
+    let id = id_of(&app.create_group("Bearer").await);
+    let tag = etag(&app.get(&group_path(&id)).await);
+    let put = |if_match: String, name: &'static str| {
+        let (app, authorization, id) = (&app, &authorization, &id);
+        async move {
+            app.call("PUT", &group_path(id))
+                .unsigned()
+                .header("authorization", authorization)
+                .header("if-match", &if_match)
+                .json(&json!({"name": name}))
+                .send()
+                .await
+        }
+    };
+
+    let fresh = put(tag.clone(), "Checked").await;
+    let stale = put(tag, "Lost update").await;
+
+    assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.body);
+    stale.assert_error(412);
+    assert_eq!(app.get(&group_path(&id)).await.body["name"], "Checked");
+}

@@ -166,3 +166,27 @@ async fn expired_keys_are_forgotten_and_pruned() {
     // The key is free again: the create runs, and the name is taken by the first one.
     again.assert_error(409);
 }
+
+#[actix_web::test]
+async fn a_bearer_client_makes_an_idempotent_create_with_an_idempotency_key() {
+    let app = spawn_app().await;
+    let token = crate::nscale::tokens::issue_token(&app, &app.credentials).await;
+    let authorization = usergroups::auth::bearer::authorization_value(&token);
+    let create = || {
+        app.call("POST", "/api/v1/user-groups")
+            .unsigned()
+            .header("authorization", &authorization)
+            .header("idempotency-key", "bearer-create-1")
+            .json(&json!({"name": "Once by token"}))
+            .send()
+    };
+
+    let first = create().await;
+    let again = create().await;
+
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(app.get("/api/v1/user-groups").await.body["total"], 1);
+}

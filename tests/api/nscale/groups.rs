@@ -423,6 +423,11 @@ async fn role_ids_and_service_account_ids_are_required_arrays() {
             "{named}: {}",
             response.body
         );
+        assert!(
+            !response.body.to_string().contains("metadata.metadata"),
+            "a field named twice over: {}",
+            response.body
+        );
     }
 }
 
@@ -643,6 +648,11 @@ async fn lists_and_strings_are_bounded() {
         assert!(
             description(&response).contains(named),
             "{named}: {}",
+            response.body
+        );
+        assert!(
+            !response.body.to_string().contains("metadata.metadata"),
+            "a field named twice over: {}",
             response.body
         );
     }

@@ -8,4 +8,4 @@ mod groups;
 mod lifecycle;
 mod roles;
 mod sdk;
-mod tokens;
+pub mod tokens;
