@@ -62,7 +62,8 @@ pub(super) struct Shares {
 /// runs (on SQLite this process's, on PostgreSQL the server's, often the same machine's): more
 /// such reads at once than cores make no tenant faster and every other tenant slower. (Half the
 /// cores was measured too: on 2 cores it cost one organization's signed GETs at 32 connections
-/// 30 % on SQLite and 55 % on PostgreSQL, for no gain the fairness test could tell from noise.)
+/// 30 % on SQLite and 55 % on PostgreSQL, and helped the other organizations only while the
+/// machine was crowded by other work; see docs/BENCHMARKS.md.)
 fn places_per_tenant(connections: usize, cores: usize) -> usize {
     (connections / 2).min(cores).max(1)
 }
