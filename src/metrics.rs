@@ -19,6 +19,7 @@
 //! | `usergroups_auth_refusals_total` | counter | `reason` | signed requests refused with 401, by the body's `reason` |
 //! | `usergroups_access_key_cache_lookups_total` | counter | `result` (`hit`, `miss`) | access-key lookups answered from memory or from the database |
 //! | `usergroups_db_pool_wait_seconds` | histogram | | time to get a database connection from the pool (timeouts included) |
+//! | `usergroups_db_share_wait_seconds` | histogram | | time a request waited for a place in its organization's share of the pool, before the pool itself (timeouts included) |
 //! | `usergroups_db_pool_connections` | gauge | | connections the pool holds open, read at scrape time |
 //! | `usergroups_db_pool_idle_connections` | gauge | | of those, the ones not in use |
 //! | `usergroups_db_pool_max_connections` | gauge | | the pool's configured size |
@@ -99,6 +100,7 @@ struct Metrics {
     auth_refusals: Family<ReasonLabel, Counter>,
     key_cache: Family<ResultLabel, Counter>,
     pool_wait: Histogram,
+    share_wait: Histogram,
     write_batch: Histogram,
     commit_duration: Histogram,
     transaction_retries: Counter,
@@ -113,6 +115,7 @@ impl Metrics {
             auth_refusals: Family::default(),
             key_cache: Family::default(),
             pool_wait: Histogram::new(POOL_WAIT_BUCKETS),
+            share_wait: Histogram::new(POOL_WAIT_BUCKETS),
             write_batch: Histogram::new(BATCH_BUCKETS),
             commit_duration: Histogram::new(COMMIT_BUCKETS),
             transaction_retries: Counter::default(),
@@ -145,6 +148,13 @@ impl Metrics {
             "Time to get a database connection from the pool, failed waits included",
             Unit::Seconds,
             metrics.pool_wait.clone(),
+        );
+        registry.register_with_unit(
+            "db_share_wait",
+            "Time a request waited for a place in its organization's share of the database \
+             connections, failed waits included",
+            Unit::Seconds,
+            metrics.share_wait.clone(),
         );
         registry.register(
             "db_write_batch_requests",
@@ -221,6 +231,11 @@ pub fn record_key_cache(hit: bool) {
 /// Records how long getting a pooled connection took, whether or not it succeeded.
 pub fn record_pool_wait(wait: Duration) {
     METRICS.pool_wait.observe(wait.as_secs_f64());
+}
+
+/// Records how long a request waited for a place in its organization's share of the pool.
+pub fn record_share_wait(wait: Duration) {
+    METRICS.share_wait.observe(wait.as_secs_f64());
 }
 
 /// Records one SQLite write commit: how many requests' writes it carried, and how long the
@@ -306,6 +321,7 @@ mod tests {
     #[test]
     fn the_rendered_text_names_each_documented_metric_once_with_its_type() {
         record_pool_wait(Duration::from_micros(50));
+        record_share_wait(Duration::from_micros(5));
         record_write_batch(3, Duration::from_millis(2));
         record_transaction_retry();
         record_key_cache(true);
@@ -325,6 +341,7 @@ mod tests {
             ("usergroups_auth_refusals_total", "counter"),
             ("usergroups_access_key_cache_lookups_total", "counter"),
             ("usergroups_db_pool_wait_seconds", "histogram"),
+            ("usergroups_db_share_wait_seconds", "histogram"),
             ("usergroups_db_write_batch_requests", "histogram"),
             ("usergroups_db_commit_duration_seconds", "histogram"),
             ("usergroups_db_transaction_retries_total", "counter"),

@@ -7,9 +7,11 @@
 
 mod error;
 pub mod schema;
+mod share;
 mod writer;
 
 pub use error::StoreError;
+pub use share::as_tenant;
 
 use std::cell::Cell;
 use std::fmt;
@@ -48,6 +50,7 @@ pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 pub struct DbPool {
     inner: r2d2::Pool<ConnectionManager>,
     writer: Option<Arc<writer::SqliteWriter>>,
+    shares: Arc<share::Shares>,
     request_timeout: Duration,
 }
 
@@ -293,6 +296,7 @@ pub fn pool(url: &DatabaseUrl, options: PoolOptions) -> DbPool {
     DbPool {
         inner,
         writer,
+        shares: Arc::new(share::Shares::for_pool(options.max_size)),
         // A transaction may retry, so leave room for a few statements after the wait.
         request_timeout: options.connection_timeout + options.statement_timeout * 2,
     }
@@ -438,6 +442,10 @@ fn past_request_deadline() -> Result<(), StoreError> {
 /// calls never stall the async workers. A pool that cannot hand out a connection in time, or a
 /// database that does not answer within the request timeout, is a 503, not a 500 or a hang.
 ///
+/// Inside a request ([`as_tenant`]) the work first takes a place in its organization's share of
+/// the pool, waiting for one without a thread or a connection: one organization never holds
+/// more than its share of the connections for reads (see `share`).
+///
 /// For reads; a request's write goes through [`write`].
 pub async fn run<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
 where
@@ -445,10 +453,33 @@ where
     E: From<StoreError> + Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
 {
+    let deadline = Instant::now() + pool.request_timeout;
+    let place = pool
+        .shares
+        .enter(pool.inner.connection_timeout())
+        .await
+        .map_err(E::from)?;
+    run_blocking(pool, deadline, place, work).await
+}
+
+/// [`run`] past the share: `work` on a pooled connection on the blocking thread pool, holding
+/// `place` until the connection goes back, answered 503 at `deadline`.
+async fn run_blocking<T, E, F>(
+    pool: &DbPool,
+    deadline: Instant,
+    place: Option<share::Place>,
+    work: F,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+{
     let timeout = pool.request_timeout;
-    let deadline = Instant::now() + timeout;
     let pool = pool.clone();
     let blocking = web::block(move || {
+        // Held until the connection goes back, even when the client was answered 503 first.
+        let _place = place;
         REQUEST_DEADLINE.set(Some(deadline));
         let result = pool
             .get()
@@ -457,7 +488,8 @@ where
         REQUEST_DEADLINE.set(None);
         result
     });
-    match actix_web::rt::time::timeout(timeout, blocking).await {
+    let left = deadline.saturating_duration_since(Instant::now());
+    match actix_web::rt::time::timeout(left, blocking).await {
         Ok(result) => result.map_err(|e| E::from(StoreError::internal(e)))?,
         // The blocking call goes on until the driver's own timeouts end it; the client does
         // not wait for that.
@@ -483,7 +515,17 @@ where
 {
     match &pool.writer {
         Some(writer) => writer.write(pool.request_timeout, work).await,
-        None => run(pool, move |conn| write_transaction(conn, &mut work)).await,
+        // Outside the organization's share of the pool: a write waits on its commit and its
+        // row locks, not on a core, and its organization's writes are bounded by the write
+        // rate limit and the writes' own bounds; counting them against the reads' share would
+        // make one organization's writes on PostgreSQL commit one at a time.
+        None => {
+            let deadline = Instant::now() + pool.request_timeout;
+            run_blocking(pool, deadline, None, move |conn| {
+                write_transaction(conn, &mut work)
+            })
+            .await
+        }
     }
 }
 

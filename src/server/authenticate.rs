@@ -14,7 +14,8 @@
 //!    `Retry-After`). Only now, so an unsigned or forged flood never spends a real key's budget;
 //!    and before routing, so 429 wins over 404/405, 403, 415 and 400;
 //! 4. hands the verified identity, the body and (for an unsafe request) the signature's use to
-//!    the handler, whose write records that use in its own transaction;
+//!    the handler, whose write records that use in its own transaction; the handler's reads
+//!    count against its organization's share of the pool (`db::as_tenant`);
 //! 5. records the signature's use itself when the request was refused before its write (429,
 //!    an unknown route, a permission, its input): a replayed or revoked request then still gets
 //!    its 401, as the contract's order wants, and a refused request still spends its signature.
@@ -76,8 +77,13 @@ pub async fn authenticate(
                 .map_into_boxed_body()
         }
         Decision::Allowed { .. } | Decision::Unlimited => {
+            // The handler's reads take their places in the organization's share of the pool, so
+            // one organization cannot hold every connection or core (`db::as_tenant`).
+            let organization = caller.organization_id().clone();
             req.extensions_mut().insert(caller);
-            next.call(req).await?.map_into_boxed_body()
+            db::as_tenant(organization.as_str(), next.call(req))
+                .await?
+                .map_into_boxed_body()
         }
     };
     let refused_before_its_write = guard

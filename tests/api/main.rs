@@ -8,6 +8,7 @@ mod auth;
 mod binary;
 mod clients;
 mod crash;
+mod fairness;
 mod faults;
 mod groups;
 mod hostile;
