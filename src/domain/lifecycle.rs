@@ -275,6 +275,9 @@ fn membership_changed(
     // A group's members may be many (a PUT of `userIDs: []` empties it): their versions step
     // and they are read back a chunk at a time, and only the events go one by one.
     for chunk in users_moved.chunks(super::INSERT_CHUNK) {
+        // A write its request has stopped waiting for goes no further: it rolls back now
+        // rather than hold the writer to its end.
+        db::within_request_deadline()?;
         diesel::update(users::table.filter(users::id.eq_any(chunk)))
             .set(users::version.eq(users::version + 1))
             .execute(conn)?;
@@ -303,20 +306,16 @@ pub fn update_group(
     in_write(conn, |conn| {
         let version = lock_group_version(conn, organization_id, id)?;
         if_match.check(version)?;
-        let members_before = match &changes.members {
-            Some(_) => group_members(conn, organization_id, id)?,
-            None => Vec::new(),
-        };
-        let value = Group::update(conn, organization_id, id, changes, actor.changed_by()?)?;
+        let (value, membership) =
+            Group::update(conn, organization_id, id, changes, actor.changed_by()?)?;
         bump_group(conn, id, None)?;
         group_event(conn, actor, Change::Updated, &value)?;
-        if changes.members.is_some() {
-            let members_after = group_members(conn, organization_id, id)?;
+        if let Some(membership) = membership {
             membership_changed(
                 conn,
                 actor,
                 organization_id,
-                &moved(&members_before, &members_after),
+                &moved(&membership.before, &membership.after),
             )?;
         }
         Ok(Versioned {
@@ -324,16 +323,6 @@ pub fn update_group(
             version: version + 1,
         })
     })
-}
-
-/// The live members of the group, sorted by id.
-fn group_members(
-    conn: &mut DbConnection,
-    organization_id: &OrganizationId,
-    id: &GroupId,
-) -> Result<Vec<UserId>, DomainError> {
-    let mut members = group::members_of(conn, organization_id, std::slice::from_ref(id))?;
-    Ok(members.remove(id).unwrap_or_default())
 }
 
 /// Soft-deletes the group ([`Group::soft_delete`]) if its version satisfies `if_match`,

@@ -18,13 +18,13 @@ use super::users::user_body;
 use crate::api::{self, DeletedGroup, DeletedUser, ErrorBody};
 use crate::auth::Permission;
 use crate::db;
-use crate::domain::deleted::{self, Deleted};
+use crate::domain::deleted::{self, deletion_position, Deleted};
 use crate::domain::purge;
 use crate::domain::{Group, GroupId, OrganizationId, User, UserId};
 use crate::routes::cursor::{List, Scope};
 use crate::routes::input::{id_only, Query};
 use crate::routes::lifecycle::with_etag;
-use crate::routes::{json_response, list_start, next_cursor, page_of, ApiError, Caller};
+use crate::routes::{fit_page, json_response, list_start, next_cursor, page_of, ApiError, Caller};
 use crate::state::AppState;
 
 /// `deletedAt` plus the retention: when the purge removes the row.
@@ -150,20 +150,22 @@ pub async fn list_deleted_groups(
     let listed = {
         let organization_id = organization_id.clone();
         let search = request.search.clone();
+        let start = start.clone();
         db::run(&state.pool, move |conn| {
             deleted::list_groups(conn, &organization_id, search.as_deref(), page, &start)
         })
         .await?
     };
-    let next = next_cursor(&state, &scope, page, listed.next.as_ref())?;
-    let items = listed
-        .items
-        .into_iter()
-        .map(|deleted| deleted_group_body(&state, deleted))
-        .collect::<Result<_, _>>()?;
+    let fitted = fit_page(
+        listed,
+        &start,
+        |deleted| deleted_group_body(&state, deleted),
+        |d: &Deleted<_>| deletion_position(d.value.deleted_at, d.value.id.as_str()),
+    )?;
+    let next = next_cursor(&state, &scope, page, fitted.next.as_ref())?;
     Ok(json_response(
         StatusCode::OK,
-        &page_of::<DeletedGroup>(items, page, listed.total, next),
+        &page_of(fitted.items, page, fitted.total, next),
     ))
 }
 
@@ -239,20 +241,22 @@ pub async fn list_deleted_users(
     let listed = {
         let organization_id = organization_id.clone();
         let search = request.search.clone();
+        let start = start.clone();
         db::run(&state.pool, move |conn| {
             deleted::list_users(conn, &organization_id, search.as_deref(), page, &start)
         })
         .await?
     };
-    let next = next_cursor(&state, &scope, page, listed.next.as_ref())?;
-    let items = listed
-        .items
-        .into_iter()
-        .map(|deleted| deleted_user_body(&state, deleted))
-        .collect();
+    let fitted = fit_page(
+        listed,
+        &start,
+        |deleted| Ok(deleted_user_body(&state, deleted)),
+        |d: &Deleted<_>| deletion_position(d.value.deleted_at, d.value.id.as_str()),
+    )?;
+    let next = next_cursor(&state, &scope, page, fitted.next.as_ref())?;
     Ok(json_response(
         StatusCode::OK,
-        &page_of::<DeletedUser>(items, page, listed.total, next),
+        &page_of(fitted.items, page, fitted.total, next),
     ))
 }
 

@@ -10,6 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::api::{self, CreateGroup, ErrorBody, UpdateGroup};
 use crate::auth::Permission;
 use crate::db;
+use crate::domain::Position;
 use crate::domain::{
     lifecycle, rules, view, Group, GroupChanges, GroupId, NewGroup, OrganizationId,
 };
@@ -21,7 +22,7 @@ use crate::routes::input::{
 use crate::routes::lifecycle::{if_match, with_etag, Created};
 use crate::routes::ApiError;
 use crate::routes::Caller;
-use crate::routes::{json_response, list_start, next_cursor, page_of};
+use crate::routes::{fit_page, json_response, list_start, next_cursor, page_of};
 use crate::state::AppState;
 
 /// The API's view of a stored group.
@@ -256,20 +257,20 @@ pub async fn list_groups(
     let listed = {
         let organization_id = organization_id.clone();
         let search = search.clone();
+        let start = start.clone();
         db::run(&state.pool, move |conn| {
             Group::list(conn, &organization_id, search.as_deref(), page, &start)
         })
         .await?
     };
-    let next = next_cursor(&state, &scope, page, listed.next.as_ref())?;
-    let items = listed
-        .items
-        .into_iter()
-        .map(group_body)
-        .collect::<Result<_, _>>()?;
+    let fitted = fit_page(listed, &start, group_body, |g: &Group| Position {
+        created_at: g.created_at,
+        id: g.id.as_str().to_owned(),
+    })?;
+    let next = next_cursor(&state, &scope, page, fitted.next.as_ref())?;
     Ok(json_response(
         StatusCode::OK,
-        &page_of::<api::Group>(items, page, listed.total, next),
+        &page_of(fitted.items, page, fitted.total, next),
     ))
 }
 

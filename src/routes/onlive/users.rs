@@ -11,6 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::api::{self, CreateUser, ErrorBody, UpdateUser};
 use crate::auth::Permission;
 use crate::db;
+use crate::domain::Position;
 use crate::domain::{
     lifecycle, view, GroupId, NewUser, OrganizationId, Role, User, UserChanges, UserId,
 };
@@ -22,7 +23,7 @@ use crate::routes::input::{
 use crate::routes::lifecycle::{if_match, with_etag, Created};
 use crate::routes::ApiError;
 use crate::routes::Caller;
-use crate::routes::{json_response, list_start, next_cursor, page_of};
+use crate::routes::{fit_page, json_response, list_start, next_cursor, page_of};
 use crate::state::AppState;
 
 /// The API's view of a stored user.
@@ -309,6 +310,7 @@ pub async fn list_users(
         let organization_id = organization_id.clone();
         let search = search.clone();
         let group_id = group_id.clone();
+        let start = start.clone();
         db::run(&state.pool, move |conn| {
             User::list(
                 conn,
@@ -321,11 +323,19 @@ pub async fn list_users(
         })
         .await?
     };
-    let next = next_cursor(&state, &scope, page, listed.next.as_ref())?;
-    let items = listed.items.into_iter().map(user_body).collect();
+    let fitted = fit_page(
+        listed,
+        &start,
+        |user| Ok(user_body(user)),
+        |u: &User| Position {
+            created_at: u.created_at,
+            id: u.id.as_str().to_owned(),
+        },
+    )?;
+    let next = next_cursor(&state, &scope, page, fitted.next.as_ref())?;
     Ok(json_response(
         StatusCode::OK,
-        &page_of::<api::User>(items, page, listed.total, next),
+        &page_of(fitted.items, page, fitted.total, next),
     ))
 }
 
