@@ -272,8 +272,10 @@ fn membership_changed(
     organization_id: &OrganizationId,
     users_moved: &[UserId],
 ) -> Result<(), DomainError> {
-    // A group's members may be many (a PUT of `userIDs: []` empties it): their versions step
-    // and they are read back a chunk at a time, and only the events go one by one.
+    // A group's members may be many (a PUT of `userIDs: []` empties it, up to
+    // `limits::GROUP_MEMBERS_REMOVED_MAX`): their versions step, they are read back and their
+    // events are written a chunk at a time.
+    let mut pending = Vec::with_capacity(users_moved.len());
     for chunk in users_moved.chunks(super::INSERT_CHUNK) {
         // A write its request has stopped waiting for goes no further: it rolls back now
         // rather than hold the writer to its end.
@@ -287,11 +289,22 @@ fn membership_changed(
             .order(users::id.asc())
             .select(User::as_select())
             .load(conn)?;
-        for user in &moved {
-            user_event(conn, actor, Change::Updated, user)?;
-        }
+        pending.extend(
+            moved
+                .iter()
+                .map(|user| {
+                    Ok::<_, DomainError>(events::PendingEvent {
+                        change: (Resource::User, Change::Updated),
+                        resource_id: user.id.as_str().to_owned(),
+                        json: events::event_json(&view::user(user))?,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        );
     }
-    Ok(())
+    // The events last, together: the organization's sequence is locked from the first of
+    // them to the commit.
+    events::append_all(conn, organization_id, actor, &pending)
 }
 
 /// Updates the group ([`Group::update`]) if its version satisfies `if_match`.
