@@ -438,7 +438,9 @@ fn show_deleted(req: &HttpRequest, caller: &Caller) -> Result<bool, ApiError> {
     summary = "List the organization's groups (nscale)",
     description = "Every live group of the organization, sorted by `metadata.name` in byte \
         order, then id; unpaged, as nscale's. An organization with more than 1,000 live groups \
-        is answered 400: list those page by page with `GET /api/v1/user-groups`. \
+        (or groups whose answer would pass 512 KiB) is answered 400: list those page by page \
+        with `GET /api/v1/user-groups`. A group of more than 1,000 members is listed without \
+        `spec.userIDs`. \
         With `showDeleted=true` (AIP-164), the soft-deleted groups the retention purge has not \
         removed yet are listed too, in the same order, each with `deletionTime`, \
         `provisioningStatus: deprovisioning`, `deletedBy`, `purgeTime` and no members; this \
@@ -470,8 +472,8 @@ fn show_deleted(req: &HttpRequest, caller: &Caller) -> Result<bool, ApiError> {
                 "purgeTime": "2025-06-22T09:00:00Z",
                 "provisioningStatus": "deprovisioning", "healthStatus": "healthy"},
                 "spec": {"roleIDs": [], "serviceAccountIDs": [], "userIDs": []}}])),
-        (status = 400, description = "More live (or deleted) groups than one answer lists, or \
-            a bad query: `showDeleted` not `true` or `false`, repeated, or another parameter.",
+        (status = 400, description = "More live (or deleted) groups than one answer lists \
+            (over 1,000, or over the 512 KiB answer bound with their members), or a bad query: `showDeleted` not `true` or `false`, repeated, or another parameter.",
             body = NscaleErrorBody, example = json!({"error": "invalid_request",
                 "error_description": "showDeleted must be true or false"})),
         (status = 403, description = "Another organization, or the key lacks \
@@ -632,7 +634,9 @@ pub async fn create_group(
         ("groupid" = String, Path, description = "The group's id (a UUID; anything else is a 404)."),
     ),
     responses(
-        (status = 200, description = "The group.", body = GroupRead),
+        (status = 200, description = "The group. `spec.userIDs` is left out when it has more \
+            than 1,000 live members (list those with `GET /api/v1/users?userGroupId=`).",
+            body = GroupRead),
         (status = 403, description = "Another organization, or the key lacks \
             `user-groups:read`.", body = NscaleErrorBody),
         (status = 404, description = "No live group of the organization has this id.",
@@ -663,7 +667,9 @@ pub async fn get_group(
     tag = "nscale",
     summary = "Replace a group (nscale)",
     description = "A full replace of `metadata` and `spec`: a description or tags left out are \
-        cleared; `spec.userIDs` left out keeps the members. The Onlive-only `externalId` and \
+        cleared; `spec.userIDs` left out keeps the members (so a groupRead written back \
+        without it, as a group of more than 1,000 members is shown, keeps them). One write \
+        takes at most 1,000 members out of the group. The Onlive-only `externalId` and \
         `extraFields` are kept.",
     security(("onlivesite" = []), ("oauth2" = [])),
     params(
@@ -674,8 +680,10 @@ pub async fn get_group(
     request_body(content = GroupWrite, content_type = "application/json"),
     responses(
         (status = 200, description = "The group as replaced.", body = GroupRead),
-        (status = 400, description = "The body is no groupWrite (see POST).",
-            body = NscaleErrorBody),
+        (status = 400, description = "The body is no groupWrite (see POST), or \
+            `spec.userIDs` would take more than 1,000 members out of the group in one write \
+            (refused before anything changes; take at most 1,000 out per write, or members one \
+            by one with `PUT /api/v1/users/{id}`).", body = NscaleErrorBody),
         (status = 403, description = "Another organization, or the key lacks \
             `user-groups:write`.", body = NscaleErrorBody),
         (status = 404, description = "No live group of the organization has this id.",

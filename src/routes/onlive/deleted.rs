@@ -94,7 +94,10 @@ fn list_request(req: &HttpRequest) -> Result<ListRequest, ApiError> {
         ("page" = Option<i64>, Query, minimum = 1, example = 1,
             description = "The page number, from 1 (default 1); at most 10,000 rows deep."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
-            description = "Items per page, 1 to 100 (default 20)."),
+            description = "Items per page, 1 to 100 (default 20). No answer is larger than \
+                512 KiB: a page read by `cursor` then holds fewer items and its `nextCursor` \
+                goes on after the last one; a page read by `page` whose items would pass the \
+                bound is a 400 on `limit` naming the limit that fits."),
         ("search" = Option<String>, Query, max_length = 255, example = "sales",
             description = "A case-insensitive substring of the name or the description."),
         ("organizationId" = Option<String>, Query, format = "uuid",
@@ -185,7 +188,10 @@ pub async fn list_deleted_groups(
         ("page" = Option<i64>, Query, minimum = 1, example = 1,
             description = "The page number, from 1 (default 1); at most 10,000 rows deep."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
-            description = "Items per page, 1 to 100 (default 20)."),
+            description = "Items per page, 1 to 100 (default 20). No answer is larger than \
+                512 KiB: a page read by `cursor` then holds fewer items and its `nextCursor` \
+                goes on after the last one; a page read by `page` whose items would pass the \
+                bound is a 400 on `limit` naming the limit that fits."),
         ("search" = Option<String>, Query, max_length = 255, example = "ada",
             description = "A case-insensitive substring of the full name or the email."),
         ("organizationId" = Option<String>, Query, format = "uuid",

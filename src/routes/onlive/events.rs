@@ -45,7 +45,9 @@ use serde::Serialize;
             description = "The `nextCursor` of the previous page: the sequence number after \
                 which this page starts (default 0, the oldest event kept)."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
-            description = "Events per page, 1 to 100 (default 20)."),
+            description = "Events per page, 1 to 100 (default 20). No answer is larger \
+                than 512 KiB: a page whose events would pass it holds fewer, and its \
+                `nextCursor` goes on after the last one shown."),
     ),
     responses(
         (status = 200, description = "The events after `after`, oldest first.", body = EventPage,

@@ -192,7 +192,10 @@ pub async fn create_group(
                 their number, so a page may start at most 10,000 rows deep (page 501 at 20 a \
                 page); deeper is a 400 that points to `cursor`. Not with `cursor`."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
-            description = "Items per page, 1 to 100 (default 20)."),
+            description = "Items per page, 1 to 100 (default 20). No answer is larger than \
+                512 KiB: a page read by `cursor` then holds fewer items and its `nextCursor` \
+                goes on after the last one; a page read by `page` whose items would pass the \
+                bound is a 400 on `limit` naming the limit that fits."),
         ("search" = Option<String>, Query, max_length = 255, example = "sales",
             description = "A case-insensitive substring of the name or the description; `%` \
                 and `_` are taken literally; at most 255 characters."),
@@ -216,8 +219,9 @@ pub async fn create_group(
                 "createdAt": "2025-05-22T10:30:00Z", "updatedAt": "2025-05-22T10:35:00Z"}],
                 "page": 1, "limit": 20, "total": 1, "totalPages": 1, "nextCursor": null})),
         (status = 400, description = "A bad `page` (or one too deep, or sent with `cursor`), \
-            `limit`, `organizationId` or `cursor`, a `search` over 255 characters, or an \
-            unknown or repeated parameter (every bad one is listed).", body = ErrorBody,
+            `limit` (or one whose page would pass the 512 KiB answer bound), `organizationId` or \
+            `cursor`, a `search` over 255 characters, or an unknown or repeated parameter \
+            (every bad one is listed).", body = ErrorBody,
             example = json!({"statusCode": 400, "message": "Invalid input", "errors": [
                 {"field": "limit", "message": "limit must be a whole number from 1 to 100"}]})),
         (status = 403, description = "The access key lacks `user-groups:read`.", body = ErrorBody,

@@ -229,7 +229,10 @@ pub async fn create_user(
                 their number, so a page may start at most 10,000 rows deep (page 501 at 20 a \
                 page); deeper is a 400 that points to `cursor`. Not with `cursor`."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
-            description = "Items per page, 1 to 100 (default 20)."),
+            description = "Items per page, 1 to 100 (default 20). No answer is larger than \
+                512 KiB: a page read by `cursor` then holds fewer items and its `nextCursor` \
+                goes on after the last one; a page read by `page` whose items would pass the \
+                bound is a 400 on `limit` naming the limit that fits."),
         ("search" = Option<String>, Query, max_length = 255, example = "ada",
             description = "A case-insensitive substring of the full name or the email; `%` and \
                 `_` are taken literally; at most 255 characters."),
