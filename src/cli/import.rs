@@ -1,5 +1,5 @@
-//! `usergroups import --org ORG_ID --groups FILE [--users FILE]`: brings an organization's
-//! groups and users in from another system (or from Onlive) in one go.
+//! `usergroups import --org ORG_ID --groups FILE [--users FILE] [--batched]`: brings an
+//! organization's groups and users in from another system (or from Onlive) in one go.
 //!
 //! Each file holds JSON lines: one create body per line, exactly as `POST /api/v1/user-groups`
 //! and `POST /api/v1/users` take it, read with the routes' own parsing
