@@ -19,7 +19,6 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use chrono::NaiveDateTime;
 use serde::Serialize;
-
 use serde_json::value::RawValue;
 
 use crate::api::Page;
@@ -146,11 +145,10 @@ pub fn fit_page<R, T: Serialize>(
         }),
         Start::Offset => Err(ApiError::invalid_field(
             "limit",
+            // Within the 160 characters an error message shows.
             format!(
-                "the items of this page make an answer larger than one answer carries ({} \
-                 bytes): {} of them fit; ask for limit={} or less, or page with cursor (a page \
-                 read by cursor ends where the bound is reached and its nextCursor goes on \
-                 from there)",
+                "this page would pass the answer bound ({} bytes): {} of its items fit; ask for \
+                 limit={} or less, or page with cursor (its pages end at the bound)",
                 crate::limits::ANSWER_MAX_BYTES,
                 items.len(),
                 items.len()

@@ -176,6 +176,7 @@ async fn a_numbered_page_past_the_answer_bound_is_refused_naming_the_limit_that_
     refused.assert_error(400);
     assert_eq!(refused.error_fields(), ["limit"]);
     let message = refused.body["errors"][0]["message"].as_str().unwrap();
+    assert!(!message.ends_with('…'), "shown whole: {message}");
     let fits = (1..=12)
         .find(|n| message.contains(&format!("limit={n} ")))
         .expect("the message names a limit");
