@@ -682,14 +682,21 @@ pub fn set_members(
             });
         }
         let now = db::now();
-        // By id, as read above: the members that leave are known and few.
+        // By id, as read above: the members that leave are known and few. Still members of
+        // this group: on PostgreSQL one moved elsewhere by a write that committed since the
+        // read is re-checked after its row lock and left where it is.
         for chunk in leaving.chunks(super::INSERT_CHUNK) {
-            diesel::update(users::table.filter(users::id.eq_any(chunk)))
-                .set((
-                    users::user_group_id.eq(None::<GroupId>),
-                    users::updated_at.eq(now),
-                ))
-                .execute(conn)?;
+            diesel::update(
+                users::table
+                    .filter(users::id.eq_any(chunk))
+                    .filter(users::user_group_id.eq(group_id))
+                    .filter(users::deleted_at.is_null()),
+            )
+            .set((
+                users::user_group_id.eq(None::<GroupId>),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
         }
         let joining: Vec<&UserId> = wanted
             .iter()
