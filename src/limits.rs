@@ -60,6 +60,29 @@ pub const GROUP_SERVICE_ACCOUNT_IDS_MAX: usize = 100;
 /// write's one transaction, which holds the group's lock; the bound keeps that transaction (and
 /// the lock) short. A larger group is built through several writes of the Onlive users routes.
 pub const GROUP_MEMBERS_SET_MAX: usize = 1_000;
+/// How many members one write may take out of a group (the nscale `spec.userIDs` of a PUT
+/// lists the members to keep). Each member that leaves is a row written and an event in the
+/// write's one transaction, which holds the SQLite writer (every organization's writes) or,
+/// on PostgreSQL, the organization's event sequence until it commits: the bound keeps that
+/// transaction to tens of milliseconds. A write that would take out more is refused at once,
+/// before it changes anything (the members are counted up to the bound, not read whole).
+/// With the [`GROUP_MEMBERS_SET_MAX`] users one write may add, one write moves at most 2,000.
+pub const GROUP_MEMBERS_REMOVED_MAX: usize = 1_000;
+/// How many members a read of a group lists (the nscale `spec.userIDs`). A group with more is
+/// shown without the list, rather than with a part of it that a client could write back and so
+/// remove the members left out; its members are listed page by page with
+/// `GET /api/v1/users?userGroupId=`. Found by reading at most one id past the bound. 1,000 ids
+/// are about 39 KB, so a group read stays far inside [`ANSWER_MAX_BYTES`].
+pub const GROUP_MEMBERS_SHOWN_MAX: usize = 1_000;
+/// The largest JSON body the service answers with, in bytes. One answer costs the service
+/// time and memory in its size, and a read-only key may ask for it as often as its rate limit
+/// allows, so no answer grows with the data: a page read by `cursor` (and the change feed)
+/// ends early at the bound, its `nextCursor` continuing where it ended; a page read by `page`,
+/// which cannot end early without skipping items, is a 400 naming the `limit` that fits; the
+/// unpaged nscale list is a 400 pointing to the paged list. The largest single item (a group
+/// with a 64 KiB `extraFields` and every text field at its bound, or its event) is under
+/// 100 KiB, so every page holds at least one item.
+pub const ANSWER_MAX_BYTES: usize = 512 * 1024;
 /// Any id in a `spec` list, in characters: longer text can be no id of this service (access
 /// key ids and UUIDs are shorter), so it is refused before it reaches a query.
 pub const LISTED_ID_MAX: usize = 64;

@@ -6,7 +6,9 @@
 //!
 //! Absent is not empty here: `description`, `tags`, `createdBy`, `modifiedTime`, `modifiedBy`,
 //! `deletionTime`, `deletedBy` and `purgeTime` are left out when unset (never `null`), while
-//! the three `spec` lists are always present.
+//! `spec.roleIDs` and `spec.serviceAccountIDs` are always present, and so is `spec.userIDs`
+//! except on a group with more members than one read lists
+//! ([`crate::limits::GROUP_MEMBERS_SHOWN_MAX`]), where it is left out.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -192,7 +194,8 @@ pub struct GroupReadMetadata {
     pub health_status: HealthStatus,
 }
 
-/// The `spec` of a `groupRead`: the three lists, always present (`[]` when empty).
+/// The `spec` of a `groupRead`: the three lists, present (`[]` when empty), except `userIDs`
+/// on a group with more than 1,000 members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct GroupReadSpec {
@@ -202,9 +205,14 @@ pub struct GroupReadSpec {
     /// Ids of access keys of the organization, as written.
     #[serde(rename = "serviceAccountIDs")]
     pub service_account_ids: Vec<String>,
-    /// The live users whose `userGroupId` is the group, sorted by id.
-    #[serde(rename = "userIDs")]
-    pub user_ids: Vec<String>,
+    /// The live users whose `userGroupId` is the group, sorted by id, when there are at most
+    /// 1,000 of them. Left out on a group with more (one answer does not carry them all, and a
+    /// part of them written back in a PUT would take the others out of the group; a PUT that
+    /// leaves `userIDs` out keeps the members): list those page by page with
+    /// `GET /api/v1/users?userGroupId={id}`.
+    #[serde(rename = "userIDs", default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(nullable = false, max_items = 1000))]
+    pub user_ids: Option<Vec<String>>,
 }
 
 /// A group as this dialect shows it.

@@ -1,5 +1,5 @@
-//! `usergroups import --org ORG_ID --groups FILE [--users FILE]`: brings an organization's
-//! groups and users in from another system (or from Onlive) in one go.
+//! `usergroups import --org ORG_ID --groups FILE [--users FILE] [--batched]`: brings an
+//! organization's groups and users in from another system (or from Onlive) in one go.
 //!
 //! Each file holds JSON lines: one create body per line, exactly as `POST /api/v1/user-groups`
 //! and `POST /api/v1/users` take it, read with the routes' own parsing
@@ -15,9 +15,17 @@
 //! safe: it starts from an organization the failed run did not change. (A rerun of a run that
 //! succeeded fails on its first line, whose name or email is taken by then, and writes nothing.)
 //!
-//! While the transaction runs it holds the write lock (SQLite: the database's; PostgreSQL: the
-//! organization's count rows), so the API's creates and deletes in that organization wait for
-//! it, or answer 503 after their statement timeout: import into a busy organization off-peak.
+//! While the transaction runs it holds the write lock (SQLite: the database's, so every
+//! organization's writes; PostgreSQL: the organization's count rows), so those writes wait for
+//! it, or answer 503 after their statement timeout: import before the service takes traffic, or
+//! off-peak.
+//!
+//! **`--batched`** trades the whole run's atomicity for the write lock: each batch of
+//! [`crate::domain::INSERT_CHUNK`] rows commits on its own (a `BEGIN IMMEDIATE` transaction on
+//! SQLite), so the lock is held for one batch at a time (milliseconds) and a serving instance's
+//! writes go on between batches. A bad line then stops the run with every line before it
+//! imported (the rows read before it are written first, and a failing batch is retried row by
+//! row, each committing), which the message says: remove those lines before running again.
 //!
 //! After the commit, PostgreSQL's statistics of the tables are refreshed
 //! ([`crate::domain::refresh_statistics`]), so the first searches after a large import already
@@ -50,6 +58,10 @@ use crate::state::Limits;
 /// How often, in rows, progress is printed when standard error is not a terminal.
 const PLAIN_EVERY: u64 = 100_000;
 
+/// The shortest and longest pause between two committed batches of `--batched`.
+const BATCH_PAUSE_MIN: Duration = Duration::from_millis(5);
+const BATCH_PAUSE_MAX: Duration = Duration::from_millis(100);
+
 /// How often the bar is redrawn on a terminal.
 const REDRAW: Duration = Duration::from_millis(100);
 
@@ -64,25 +76,30 @@ pub(super) struct ImportArgs {
     /// JSON lines of user create bodies, imported after the groups (`-` for standard input).
     #[arg(long, value_name = "FILE")]
     users: Option<PathBuf>,
+    /// Commit every 500 rows instead of once at the end, so a serving instance's writes are
+    /// held for one batch at a time; a bad line then keeps every line before it.
+    #[arg(long)]
+    batched: bool,
     #[command(flatten)]
     database: DatabaseArgs,
 }
 
-/// Why an import stopped; nothing of it was written.
+/// Why an import stopped. [`run`] says what of it was kept: nothing, or with `--batched`
+/// every line before the one named.
 #[derive(Debug, thiserror::Error)]
 enum ImportError {
     /// A line the API would refuse, or that the data refuses (a taken value).
-    #[error("{file} line {line}: {detail} (nothing was imported)")]
+    #[error("{file} line {line}: {detail}")]
     Line {
         file: String,
         line: u64,
         detail: String,
     },
     /// The input could not be read.
-    #[error("{file}: {detail} (nothing was imported)")]
+    #[error("{file}: {detail}")]
     Input { file: String, detail: String },
     /// The database failed.
-    #[error("{0} (nothing was imported)")]
+    #[error("{0}")]
     Store(String),
 }
 
@@ -256,12 +273,13 @@ impl Progress {
 
 /// Runs `work` under a savepoint of the caller's transaction: a failed batch leaves nothing
 /// behind, and the transaction goes on (PostgreSQL would otherwise refuse every later
-/// statement).
+/// statement). Outside a transaction (`--batched`), `work` is a write transaction of its own,
+/// committed when it succeeds.
 fn savepoint<T>(
     conn: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
+    work: impl FnMut(&mut DbConnection) -> Result<T, DomainError>,
 ) -> Result<T, DomainError> {
-    diesel::Connection::transaction(conn, work)
+    db::write_transaction(conn, work)
 }
 
 /// Writes one batch. When it fails for a reason a row can carry (a taken value, a group that is
@@ -276,7 +294,15 @@ fn flush<R: Record>(
     if rows.is_empty() {
         return Ok(());
     }
+    let started = Instant::now();
+    let committed_alone = !db::in_transaction(conn);
     let result = savepoint(conn, |conn| R::insert_all(conn, organization_id, rows));
+    if committed_alone {
+        // `--batched`: a writer waiting for the lock (SQLite's busy handler polls, sleeping up
+        // to 100 ms between tries) would rarely find it free if the next batch began at once;
+        // pausing about as long as the batch took lets it in.
+        std::thread::sleep(started.elapsed().clamp(BATCH_PAUSE_MIN, BATCH_PAUSE_MAX));
+    }
     match result {
         Ok(()) => {}
         Err(error @ (DomainError::Taken(_) | DomainError::InvalidInput(_))) => {
@@ -342,6 +368,8 @@ fn import_lines<R: Record>(
         if line.last() == Some(&b'\n') {
             line.pop();
         } else if line.len() > max_line {
+            // The lines before it go in first, so `--batched` keeps every one of them.
+            flush(conn, organization_id, &input.name, &mut lines, &mut rows)?;
             return Err(ImportError::Line {
                 file: input.name.clone(),
                 line: number,
@@ -351,11 +379,17 @@ fn import_lines<R: Record>(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let record = R::parse(&line).map_err(|error| ImportError::Line {
-            file: input.name.clone(),
-            line: number,
-            detail: describe(error),
-        })?;
+        let record = match R::parse(&line) {
+            Ok(record) => record,
+            Err(error) => {
+                flush(conn, organization_id, &input.name, &mut lines, &mut rows)?;
+                return Err(ImportError::Line {
+                    file: input.name.clone(),
+                    line: number,
+                    detail: describe(error),
+                });
+            }
+        };
         lines.push(number);
         rows.push(record);
         imported += 1;
@@ -391,7 +425,7 @@ pub(super) fn run(args: ImportArgs) -> Result<(), Box<dyn Error>> {
     }
     let max_line = Limits::default().body_limit;
     let started = Instant::now();
-    let (groups, users) = db::write_transaction(&mut conn, |conn| {
+    let mut import = |conn: &mut DbConnection| {
         let groups = match group_input.take() {
             Some(input) => import_lines::<NewGroup>(conn, &organization_id, input, max_line)?,
             None => 0,
@@ -401,6 +435,17 @@ pub(super) fn run(args: ImportArgs) -> Result<(), Box<dyn Error>> {
             None => 0,
         };
         Ok::<_, ImportError>((groups, users))
+    };
+    let imported = match args.batched {
+        true => import(&mut conn),
+        false => db::write_transaction(&mut conn, import),
+    };
+    let (groups, users) = imported.map_err(|e| match args.batched {
+        true => format!(
+            "{e} (--batched: every line before it was imported; remove those lines before \
+             running again)"
+        ),
+        false => format!("{e} (nothing was imported)"),
     })?;
     // The rows are committed: a statistics refresh that fails (a lock or the statement timeout
     // on a busy server) must not report the import as failed; autovacuum catches up later.

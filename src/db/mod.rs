@@ -438,6 +438,14 @@ fn past_request_deadline() -> Result<(), StoreError> {
     }
 }
 
+/// `Err` (503, as the request was answered) once the request whose work runs on this thread is
+/// past its deadline: a long write checks it between its steps, so a write whose request was
+/// answered 503 stops at its next step and rolls back, instead of holding the writer (on SQLite
+/// every organization's writes) until its end only to roll back then.
+pub fn within_request_deadline() -> Result<(), StoreError> {
+    past_request_deadline()
+}
+
 /// Runs `work` on a pooled connection on the blocking thread pool, so diesel's synchronous
 /// calls never stall the async workers. A pool that cannot hand out a connection in time, or a
 /// database that does not answer within the request timeout, is a 503, not a 500 or a hang.

@@ -45,7 +45,7 @@ impl<T> Deleted<T> {
 }
 
 /// The keyset position of a deleted row: its deletion time, then its id.
-fn deletion_position(deleted_at: Option<NaiveDateTime>, id: &str) -> Position {
+pub fn deletion_position(deleted_at: Option<NaiveDateTime>, id: &str) -> Position {
     Position {
         created_at: deleted_at.unwrap_or_default(),
         id: id.to_owned(),

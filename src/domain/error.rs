@@ -73,6 +73,13 @@ pub enum DomainError {
         /// The first such user, by id.
         user_id: crate::ids::UserId,
     },
+    /// A write would take more than `max` members out of a group at once
+    /// ([`crate::limits::GROUP_MEMBERS_REMOVED_MAX`]): refused before it changed anything.
+    #[error("more than {max} members to take out of the group in one write")]
+    TooManyMembersToRemove {
+        /// The most members one write takes out of a group.
+        max: usize,
+    },
     /// An unpaged list would hold more than `max` records.
     #[error("more than {max} records to list")]
     TooManyToList {

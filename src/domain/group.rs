@@ -18,6 +18,7 @@ use crate::db::schema::{access_keys, user_groups, users};
 use crate::db::{self, DbConnection};
 use crate::group_roles;
 use crate::ids::AccessKeyId;
+use crate::limits;
 
 /// A group row, as the API shows it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -231,7 +232,7 @@ impl NewGroup {
                 .execute(conn)?;
             counts::adjust(conn, organization_id, Resource::Group, 1)?;
             let members = match members {
-                Some(members) => set_members(conn, organization_id, &group.id, members)?,
+                Some(members) => set_members(conn, organization_id, &group.id, members)?.after,
                 None => Vec::new(),
             };
             Ok((group, members))
@@ -404,14 +405,15 @@ impl Group {
     /// Applies a partial update to the organization's live group `id`, in one transaction under
     /// the group's row lock (so it cannot revive a group deleted meanwhile), recording `by` and
     /// the time as the group's last modification. New role and access key ids are checked as
-    /// on create; new members are set by [`set_members`] in the same transaction.
+    /// on create; new members are set by [`set_members`] in the same transaction, whose
+    /// [`Membership`] is returned when the changes set them.
     pub fn update(
         conn: &mut DbConnection,
         organization_id: &OrganizationId,
         id: &GroupId,
         changes: &GroupChanges,
         by: &AccessKeyId,
-    ) -> Result<Group, DomainError> {
+    ) -> Result<(Group, Option<Membership>), DomainError> {
         db::write_transaction(conn, |conn| {
             let mut group = lock_live(conn, organization_id, id, RowLock::Exclusive)?
                 .ok_or(DomainError::NotFound(Resource::Group))?;
@@ -446,10 +448,11 @@ impl Group {
             diesel::update(user_groups::table.find(id))
                 .set(GroupRow::from(&group))
                 .execute(conn)?;
-            if let Some(members) = &changes.members {
-                set_members(conn, organization_id, id, members)?;
-            }
-            Ok(group)
+            let membership = match &changes.members {
+                Some(members) => Some(set_members(conn, organization_id, id, members)?),
+                None => None,
+            };
+            Ok((group, membership))
         })
     }
 
@@ -601,8 +604,17 @@ pub fn check_service_accounts(
     }
 }
 
+/// A group's live members before and after a write that set them, each sorted by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Membership {
+    /// The members the write found.
+    pub before: Vec<UserId>,
+    /// The members it left.
+    pub after: Vec<UserId>,
+}
+
 /// Makes `members` exactly the live members of the organization's live group `group_id`:
-/// listed users join, members not listed leave. Returns the members, sorted by id.
+/// listed users join, members not listed leave. Returns the members before and after.
 ///
 /// It locks as a join does: the group's shared lock first (so a delete racing this either sees
 /// the new members or deletes first and this finds no group: [`DomainError::NotFound`]), and
@@ -610,19 +622,37 @@ pub fn check_service_accounts(
 /// group between the check and the write). A listed id that is no live user of the
 /// organization is a [`DomainError::InvalidInput`] naming it; a user who is a live member of
 /// another group is [`DomainError::MemberOfAnotherGroup`] (a user is in at most one group, and
-/// leaves it only by being moved explicitly).
+/// leaves it only by being moved explicitly). More than
+/// [`limits::GROUP_MEMBERS_REMOVED_MAX`] members to take out is
+/// [`DomainError::TooManyMembersToRemove`], found before anything is written by reading at
+/// most that many members past the listed ones: the cost of a refusal does not grow with the
+/// group, and the cost of a write is linear in the (bounded) number of users it moves.
 pub fn set_members(
     conn: &mut DbConnection,
     organization_id: &OrganizationId,
     group_id: &GroupId,
     members: &[UserId],
-) -> Result<Vec<UserId>, DomainError> {
+) -> Result<Membership, DomainError> {
     db::write_transaction(conn, |conn| {
         lock_live(conn, organization_id, group_id, RowLock::Shared)?
             .ok_or(DomainError::NotFound(Resource::Group))?;
         let mut wanted: Vec<UserId> = members.to_vec();
         wanted.sort_unstable();
         wanted.dedup();
+        let max_removed = limits::GROUP_MEMBERS_REMOVED_MAX;
+        let before = match members_up_to(conn, group_id, max_removed + wanted.len())? {
+            Members::Listed(before) => before,
+            Members::MoreThan(_) => {
+                return Err(DomainError::TooManyMembersToRemove { max: max_removed })
+            }
+        };
+        let leaving: Vec<&UserId> = before
+            .iter()
+            .filter(|id| wanted.binary_search(id).is_err())
+            .collect();
+        if leaving.len() > max_removed {
+            return Err(DomainError::TooManyMembersToRemove { max: max_removed });
+        }
         let query = || {
             users::table
                 .filter(users::organization_id.eq(organization_id))
@@ -652,55 +682,124 @@ pub fn set_members(
             });
         }
         let now = db::now();
-        diesel::update(
-            users::table
-                .filter(users::user_group_id.eq(group_id))
-                .filter(users::deleted_at.is_null())
-                .filter(users::id.ne_all(&wanted)),
-        )
-        .set((
-            users::user_group_id.eq(None::<GroupId>),
-            users::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+        // By id, as read above: the members that leave are known and few. Still members of
+        // this group: on PostgreSQL one moved elsewhere by a write that committed since the
+        // read is re-checked after its row lock and left where it is.
+        for chunk in leaving.chunks(super::INSERT_CHUNK) {
+            diesel::update(
+                users::table
+                    .filter(users::id.eq_any(chunk))
+                    .filter(users::user_group_id.eq(group_id))
+                    .filter(users::deleted_at.is_null()),
+            )
+            .set((
+                users::user_group_id.eq(None::<GroupId>),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        }
         let joining: Vec<&UserId> = wanted
             .iter()
             .filter(|id| matches!(found.get(*id), Some(None)))
             .collect();
-        if !joining.is_empty() {
-            diesel::update(users::table.filter(users::id.eq_any(joining)))
+        for chunk in joining.chunks(super::INSERT_CHUNK) {
+            diesel::update(users::table.filter(users::id.eq_any(chunk)))
                 .set((users::user_group_id.eq(group_id), users::updated_at.eq(now)))
                 .execute(conn)?;
         }
-        Ok(wanted)
+        Ok(Membership {
+            before,
+            after: wanted,
+        })
     })
 }
 
-/// The live members of each of the organization's groups `group_ids`, each list sorted by id:
-/// one query for all of them, so a list of groups costs no query per group. A group with no
-/// member has no entry.
-pub fn members_of(
+/// A group's live members as a read shows them: every one, or only that there are more than a
+/// bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Members {
+    /// Every live member, sorted by id.
+    Listed(Vec<UserId>),
+    /// More live members than this many.
+    MoreThan(usize),
+}
+
+/// The live members of the group `group_id`, when there are at most `max`: read through the
+/// index of members by group without an order, so at most `max + 1` rows are read whatever
+/// the group's size (an order by id would read them all to sort them), and sorted here.
+/// The caller has checked that the group is its organization's.
+pub fn members_up_to(
     conn: &mut DbConnection,
-    organization_id: &OrganizationId,
-    group_ids: &[GroupId],
-) -> Result<HashMap<GroupId, Vec<UserId>>, DomainError> {
-    let mut members: HashMap<GroupId, Vec<UserId>> = HashMap::new();
-    if group_ids.is_empty() {
-        return Ok(members);
-    }
-    let rows: Vec<(UserId, Option<GroupId>)> = users::table
-        .filter(users::organization_id.eq(organization_id))
+    group_id: &GroupId,
+    max: usize,
+) -> Result<Members, DomainError> {
+    let bound = i64::try_from(max).unwrap_or(i64::MAX).saturating_add(1);
+    let mut ids: Vec<UserId> = users::table
+        .filter(users::user_group_id.eq(group_id))
         .filter(users::deleted_at.is_null())
-        .filter(users::user_group_id.eq_any(group_ids))
-        .select((users::id, users::user_group_id))
+        .select(users::id)
+        .limit(bound)
         .load(conn)?;
+    if ids.len() > max {
+        return Ok(Members::MoreThan(max));
+    }
+    ids.sort_unstable();
+    Ok(Members::Listed(ids))
+}
+
+/// Members read at once for a list of groups before each group is read on its own (about
+/// 1 MB of ids): a list of small groups costs one query, and a list holding large groups at
+/// most one bounded read per group.
+const MEMBERS_READ_AT_ONCE: i64 = 20_000;
+
+/// [`members_up_to`] for each of the organization's groups `group_ids`: one query for all of
+/// them when their members together are few, else one bounded read per group. So the cost is
+/// bounded by the number of groups times `max`, never by the size of a group.
+pub fn members_of_each_up_to(
+    conn: &mut DbConnection,
+    group_ids: &[GroupId],
+    max: usize,
+) -> Result<HashMap<GroupId, Members>, DomainError> {
+    let mut shown: HashMap<GroupId, Members> = HashMap::new();
+    if group_ids.is_empty() {
+        return Ok(shown);
+    }
+    let mut rows: Vec<(UserId, Option<GroupId>)> = Vec::new();
+    for chunk in group_ids.chunks(super::INSERT_CHUNK) {
+        let room = MEMBERS_READ_AT_ONCE + 1 - i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        if room <= 0 {
+            break;
+        }
+        rows.extend(
+            users::table
+                .filter(users::user_group_id.eq_any(chunk))
+                .filter(users::deleted_at.is_null())
+                .select((users::id, users::user_group_id))
+                .limit(room)
+                .load::<(UserId, Option<GroupId>)>(conn)?,
+        );
+    }
+    if i64::try_from(rows.len()).unwrap_or(i64::MAX) > MEMBERS_READ_AT_ONCE {
+        for id in group_ids {
+            shown.insert(id.clone(), members_up_to(conn, id, max)?);
+        }
+        return Ok(shown);
+    }
+    let mut members: HashMap<GroupId, Vec<UserId>> = HashMap::new();
     for (user_id, group_id) in rows {
         if let Some(group_id) = group_id {
             members.entry(group_id).or_default().push(user_id);
         }
     }
-    for list in members.values_mut() {
-        list.sort_unstable();
+    for id in group_ids {
+        let mut list = members.remove(id).unwrap_or_default();
+        let read = if list.len() > max {
+            Members::MoreThan(max)
+        } else {
+            list.sort_unstable();
+            Members::Listed(list)
+        };
+        shown.insert(id.clone(), read);
     }
-    Ok(members)
+    Ok(shown)
 }

@@ -272,9 +272,14 @@ fn membership_changed(
     organization_id: &OrganizationId,
     users_moved: &[UserId],
 ) -> Result<(), DomainError> {
-    // A group's members may be many (a PUT of `userIDs: []` empties it): their versions step
-    // and they are read back a chunk at a time, and only the events go one by one.
+    // A group's members may be many (a PUT of `userIDs: []` empties it, up to
+    // `limits::GROUP_MEMBERS_REMOVED_MAX`): their versions step, they are read back and their
+    // events are written a chunk at a time.
+    let mut pending = Vec::with_capacity(users_moved.len());
     for chunk in users_moved.chunks(super::INSERT_CHUNK) {
+        // A write its request has stopped waiting for goes no further: it rolls back now
+        // rather than hold the writer to its end.
+        db::within_request_deadline()?;
         diesel::update(users::table.filter(users::id.eq_any(chunk)))
             .set(users::version.eq(users::version + 1))
             .execute(conn)?;
@@ -284,11 +289,22 @@ fn membership_changed(
             .order(users::id.asc())
             .select(User::as_select())
             .load(conn)?;
-        for user in &moved {
-            user_event(conn, actor, Change::Updated, user)?;
-        }
+        pending.extend(
+            moved
+                .iter()
+                .map(|user| {
+                    Ok::<_, DomainError>(events::PendingEvent {
+                        change: (Resource::User, Change::Updated),
+                        resource_id: user.id.as_str().to_owned(),
+                        json: events::event_json(&view::user(user))?,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        );
     }
-    Ok(())
+    // The events last, together: the organization's sequence is locked from the first of
+    // them to the commit.
+    events::append_all(conn, organization_id, actor, &pending)
 }
 
 /// Updates the group ([`Group::update`]) if its version satisfies `if_match`.
@@ -303,20 +319,16 @@ pub fn update_group(
     in_write(conn, |conn| {
         let version = lock_group_version(conn, organization_id, id)?;
         if_match.check(version)?;
-        let members_before = match &changes.members {
-            Some(_) => group_members(conn, organization_id, id)?,
-            None => Vec::new(),
-        };
-        let value = Group::update(conn, organization_id, id, changes, actor.changed_by()?)?;
+        let (value, membership) =
+            Group::update(conn, organization_id, id, changes, actor.changed_by()?)?;
         bump_group(conn, id, None)?;
         group_event(conn, actor, Change::Updated, &value)?;
-        if changes.members.is_some() {
-            let members_after = group_members(conn, organization_id, id)?;
+        if let Some(membership) = membership {
             membership_changed(
                 conn,
                 actor,
                 organization_id,
-                &moved(&members_before, &members_after),
+                &moved(&membership.before, &membership.after),
             )?;
         }
         Ok(Versioned {
@@ -324,16 +336,6 @@ pub fn update_group(
             version: version + 1,
         })
     })
-}
-
-/// The live members of the group, sorted by id.
-fn group_members(
-    conn: &mut DbConnection,
-    organization_id: &OrganizationId,
-    id: &GroupId,
-) -> Result<Vec<UserId>, DomainError> {
-    let mut members = group::members_of(conn, organization_id, std::slice::from_ref(id))?;
-    Ok(members.remove(id).unwrap_or_default())
 }
 
 /// Soft-deletes the group ([`Group::soft_delete`]) if its version satisfies `if_match`,

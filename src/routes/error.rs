@@ -425,6 +425,14 @@ impl From<DomainError> for ApiError {
                 message: format!("User {user_id} is a member of another user group").into(),
                 field: "userIDs",
             },
+            DomainError::TooManyMembersToRemove { max } => ApiError::invalid_field(
+                "spec.userIDs",
+                format!(
+                    "spec.userIDs would take over {max} members out of the group; one write \
+                     takes out at most {max}: keep more, or use PUT /api/v1/users/{{id}} \
+                     {{\"userGroupId\": null}}"
+                ),
+            ),
             DomainError::TooManyToList { max } => ApiError::invalid_field(
                 "organizationID",
                 format!(

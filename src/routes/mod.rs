@@ -19,9 +19,10 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use chrono::NaiveDateTime;
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::api::Page;
-use crate::domain::PageRequest;
+use crate::domain::{ListPage, PageRequest, Position, Start};
 pub use caller::Caller;
 pub use error::{ApiError, FieldErrors};
 
@@ -49,6 +50,110 @@ pub fn page_of<T>(
         total,
         total_pages: (total + request.limit - 1) / request.limit,
         next_cursor,
+    }
+}
+
+/// `value` as its compact JSON text, written out once and kept as written.
+pub fn raw_json(value: &impl Serialize) -> Result<Box<RawValue>, ApiError> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|e| ApiError::internal(format!("an answer is not JSON: {e}")))
+}
+
+/// Room kept in an answer for a page's fields around its items: four numbers and a cursor of
+/// at most [`crate::limits::CURSOR_MAX`] characters, with their names.
+const PAGE_ENVELOPE_BYTES: usize = 1024;
+
+/// The items of a page written out, as many as fit in one answer.
+pub struct FittedPage {
+    /// The items kept, each as its JSON text.
+    pub items: Vec<Box<RawValue>>,
+    /// Where the next page starts: after the last item kept when the page ended early, else
+    /// as the list said.
+    pub next: Option<Position>,
+    /// How many items match in all.
+    pub total: i64,
+}
+
+/// Items written out, as many as fit in one answer ([`fit_items`]).
+pub struct FittedItems<P> {
+    /// The items kept, each as its JSON text.
+    pub items: Vec<Box<RawValue>>,
+    /// The position of the last item kept.
+    pub last: Option<P>,
+    /// True when items were left out.
+    pub cut: bool,
+}
+
+/// Writes out `items` one by one with `view` while the answer stays within
+/// [`crate::limits::ANSWER_MAX_BYTES`] (the first item always: no item comes near the bound).
+/// `position` gives a row's place in its list's order.
+pub fn fit_items<R, T: Serialize, P>(
+    items: Vec<R>,
+    mut view: impl FnMut(R) -> Result<T, ApiError>,
+    position: impl Fn(&R) -> P,
+) -> Result<FittedItems<P>, ApiError> {
+    let budget = crate::limits::ANSWER_MAX_BYTES - PAGE_ENVELOPE_BYTES;
+    let mut kept = Vec::with_capacity(items.len());
+    let mut last = None;
+    let mut size = 0;
+    for row in items {
+        let at = position(&row);
+        let text = raw_json(&view(row)?)?;
+        size += text.get().len() + 1;
+        if size > budget && !kept.is_empty() {
+            return Ok(FittedItems {
+                items: kept,
+                last,
+                cut: true,
+            });
+        }
+        kept.push(text);
+        last = Some(at);
+    }
+    Ok(FittedItems {
+        items: kept,
+        last,
+        cut: false,
+    })
+}
+
+/// The items of `listed` written out with `view`, within one answer
+/// ([`crate::limits::ANSWER_MAX_BYTES`]). When they do not all fit, a page read by `cursor`
+/// ends early, its next page starting after its last item (`position` gives a row's place in
+/// the list's order), so a client that follows `nextCursor` misses nothing; a page read by
+/// `page` is a 400 on `limit` that names the limit that fits, since a short numbered page would
+/// make the next page number skip the items left out.
+pub fn fit_page<R, T: Serialize>(
+    listed: ListPage<R>,
+    start: &Start,
+    view: impl FnMut(R) -> Result<T, ApiError>,
+    position: impl Fn(&R) -> Position,
+) -> Result<FittedPage, ApiError> {
+    let FittedItems { items, last, cut } = fit_items(listed.items, view, position)?;
+    if !cut {
+        return Ok(FittedPage {
+            items,
+            next: listed.next,
+            total: listed.total,
+        });
+    }
+    match start {
+        Start::After(_) => Ok(FittedPage {
+            items,
+            next: last,
+            total: listed.total,
+        }),
+        Start::Offset => Err(ApiError::invalid_field(
+            "limit",
+            // Within the 160 characters an error message shows.
+            format!(
+                "this page would pass the answer bound ({} bytes): {} of its items fit; ask for \
+                 limit={} or less, or page with cursor (its pages end at the bound)",
+                crate::limits::ANSWER_MAX_BYTES,
+                items.len(),
+                items.len()
+            ),
+        )),
     }
 }
 

@@ -180,6 +180,53 @@ fn a_bad_line_stops_the_import_naming_file_line_and_field_and_nothing_is_importe
 }
 
 #[test]
+fn a_batched_import_stopped_by_a_bad_line_keeps_every_line_before_it() {
+    let app = Imported::start();
+    let cases = [
+        ("an empty name", json!({"name": ""}), "name"),
+        (
+            "a name taken earlier in the file",
+            json!({"name": "Good 1"}),
+            "name",
+        ),
+    ];
+
+    for (round, (what, bad, field)) in cases.into_iter().enumerate() {
+        let mut lines: Vec<Value> = (0..700)
+            .map(|i| json!({"name": format!("Round {round} good {i}")}))
+            .collect();
+        if round == 1 {
+            lines[0] = json!({"name": "Good 1"});
+        }
+        lines.insert(650, bad);
+        let groups = app.file("groups.jsonl", &lines);
+        let before = app.get("/api/v1/user-groups?limit=1")["total"]
+            .as_i64()
+            .unwrap();
+
+        let output = app.import(&["--groups", &groups, "--batched"], "");
+
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{what}: {stderr}");
+        assert!(
+            stderr.contains(&format!("groups.jsonl line 651: {field}")),
+            "{what}: {stderr}"
+        );
+        assert!(
+            stderr.contains("every line before it was imported"),
+            "{stderr}"
+        );
+        let after = app.get("/api/v1/user-groups?limit=1")["total"]
+            .as_i64()
+            .unwrap();
+        assert_eq!(after - before, 650, "{what}: the 650 lines before it");
+        let rest = app.file("rest.jsonl", &lines[651..]);
+        let rerun = app.import(&["--groups", &rest, "--batched"], "");
+        assert_eq!(summary(&rerun)["groups"], 50, "{what}: the rest, once");
+    }
+}
+
+#[test]
 fn a_rerun_after_a_failure_imports_every_line_exactly_once() {
     let app = Imported::start();
     let mut lines: Vec<Value> = (0..1200)

@@ -6,6 +6,7 @@ mod helpers;
 mod api_browser;
 mod auth;
 mod binary;
+mod bounds;
 mod clients;
 mod crash;
 mod fairness;

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::value::RawValue;
 
 use super::error::NscaleErrorBody;
 use crate::api::nscale::{
@@ -21,14 +22,17 @@ use crate::api::nscale::{
 use crate::auth::Permission;
 use crate::db;
 use crate::domain::deleted::{self, Listed};
+use crate::domain::group::Members;
 use crate::domain::lifecycle::{self, IfMatch};
 use crate::domain::purge;
-use crate::domain::{group, rules, Group, GroupChanges, GroupId, NewGroup, OrganizationId, UserId};
+use crate::domain::{
+    group, rules, DomainError, Group, GroupChanges, GroupId, NewGroup, OrganizationId, UserId,
+};
 use crate::limits;
 use crate::routes::input::{
     no_query, parse_uuid, report_rule, require_json, Field, JsonObject, Query,
 };
-use crate::routes::{json_response, ApiError, Caller, FieldErrors};
+use crate::routes::{json_response, raw_json, ApiError, Caller, FieldErrors};
 use crate::state::AppState;
 
 /// The description of the 400 for a body with `spec.subjects`.
@@ -329,8 +333,9 @@ fn read_group_write(body: &[u8]) -> Result<Written, ApiError> {
     }
 }
 
-/// The dialect's view of a stored group and its members (sorted by id).
-pub fn group_read(group: Group, members: Vec<UserId>) -> Result<GroupRead, ApiError> {
+/// The dialect's view of a stored group and its members: `spec.userIDs` lists them (sorted by
+/// id), or is left out when there are more than one read lists.
+pub fn group_read(group: Group, members: Members) -> Result<GroupRead, ApiError> {
     let tags = group
         .tags
         .as_deref()
@@ -366,7 +371,10 @@ pub fn group_read(group: Group, members: Vec<UserId>) -> Result<GroupRead, ApiEr
         spec: GroupReadSpec {
             role_ids,
             service_account_ids,
-            user_ids: members.into_iter().map(UserId::into_inner).collect(),
+            user_ids: match members {
+                Members::Listed(ids) => Some(ids.into_iter().map(UserId::into_inner).collect()),
+                Members::MoreThan(_) => None,
+            },
         },
     })
 }
@@ -376,15 +384,17 @@ pub fn group_read(group: Group, members: Vec<UserId>) -> Result<GroupRead, ApiEr
 fn listed_read(
     state: &AppState,
     listed: Listed<Group>,
-    members: &mut HashMap<GroupId, Vec<UserId>>,
+    members: &mut HashMap<GroupId, Members>,
 ) -> Result<GroupRead, ApiError> {
     match listed {
         Listed::Live(group) => {
-            let listed = members.remove(&group.id).unwrap_or_default();
+            let listed = members
+                .remove(&group.id)
+                .unwrap_or(Members::Listed(Vec::new()));
             group_read(group, listed)
         }
         Listed::Deleted(deleted) => {
-            let mut read = group_read(deleted.value, Vec::new())?;
+            let mut read = group_read(deleted.value, Members::Listed(Vec::new()))?;
             read.metadata.purge_time = read.metadata.deletion_time.map(|deleted_at| {
                 purge::purge_time(deleted_at.naive_utc(), state.limits.retention).and_utc()
             });
@@ -429,7 +439,9 @@ fn show_deleted(req: &HttpRequest, caller: &Caller) -> Result<bool, ApiError> {
     summary = "List the organization's groups (nscale)",
     description = "Every live group of the organization, sorted by `metadata.name` in byte \
         order, then id; unpaged, as nscale's. An organization with more than 1,000 live groups \
-        is answered 400: list those page by page with `GET /api/v1/user-groups`. \
+        (or groups whose answer would pass 512 KiB) is answered 400: list those page by page \
+        with `GET /api/v1/user-groups`. A group of more than 1,000 members is listed without \
+        `spec.userIDs`. \
         With `showDeleted=true` (AIP-164), the soft-deleted groups the retention purge has not \
         removed yet are listed too, in the same order, each with `deletionTime`, \
         `provisioningStatus: deprovisioning`, `deletedBy`, `purgeTime` and no members; this \
@@ -461,8 +473,8 @@ fn show_deleted(req: &HttpRequest, caller: &Caller) -> Result<bool, ApiError> {
                 "purgeTime": "2025-06-22T09:00:00Z",
                 "provisioningStatus": "deprovisioning", "healthStatus": "healthy"},
                 "spec": {"roleIDs": [], "serviceAccountIDs": [], "userIDs": []}}])),
-        (status = 400, description = "More live (or deleted) groups than one answer lists, or \
-            a bad query: `showDeleted` not `true` or `false`, repeated, or another parameter.",
+        (status = 400, description = "More live (or deleted) groups than one answer lists \
+            (over 1,000, or over the 512 KiB answer bound with their members), or a bad query: `showDeleted` not `true` or `false`, repeated, or another parameter.",
             body = NscaleErrorBody, example = json!({"error": "invalid_request",
                 "error_description": "showDeleted must be true or false"})),
         (status = 403, description = "Another organization, or the key lacks \
@@ -499,15 +511,34 @@ pub async fn list_groups(
                 Listed::Deleted(_) => None,
             })
             .collect();
-        let members = group::members_of(conn, &organization_id, &ids)?;
+        let members = group::members_of_each_up_to(conn, &ids, limits::GROUP_MEMBERS_SHOWN_MAX)?;
         Ok::<_, ApiError>((listed, members))
     })
     .await?;
-    let reads = listed
-        .into_iter()
-        .map(|listed| listed_read(&state, listed, &mut members))
-        .collect::<Result<Vec<_>, _>>()?;
+    // Each group is written out once, and the answer refused as soon as it passes the bound.
+    let mut reads: Vec<Box<RawValue>> = Vec::with_capacity(listed.len());
+    let mut size = 2;
+    for listed in listed {
+        let read = raw_json(&listed_read(&state, listed, &mut members)?)?;
+        size += read.get().len() + 1;
+        if size > limits::ANSWER_MAX_BYTES {
+            return Err(ApiError::invalid_field(
+                "organizationID",
+                format!(
+                    "the organization's groups make an answer larger than one answer carries \
+                     ({} bytes); list them page by page with GET /api/v1/user-groups",
+                    limits::ANSWER_MAX_BYTES
+                ),
+            ));
+        }
+        reads.push(read);
+    }
     Ok(json_response(StatusCode::OK, &reads))
+}
+
+/// The members a groupRead shows of the organization's group `id` (checked by the caller).
+fn shown_members(conn: &mut db::DbConnection, id: &GroupId) -> Result<Members, DomainError> {
+    group::members_up_to(conn, id, limits::GROUP_MEMBERS_SHOWN_MAX)
 }
 
 /// One group and its members, read in one hop.
@@ -515,12 +546,11 @@ async fn read_one(
     state: &AppState,
     organization_id: OrganizationId,
     id: GroupId,
-) -> Result<(Group, Vec<UserId>), ApiError> {
+) -> Result<(Group, Members), ApiError> {
     db::run(&state.pool, move |conn| {
         let group = Group::get(conn, &organization_id, &id)?;
-        let mut members: HashMap<GroupId, Vec<UserId>> =
-            group::members_of(conn, &organization_id, std::slice::from_ref(&id))?;
-        Ok::<_, ApiError>((group, members.remove(&id).unwrap_or_default()))
+        let members = shown_members(conn, &id)?;
+        Ok::<_, ApiError>((group, members))
     })
     .await
 }
@@ -586,7 +616,7 @@ pub async fn create_group(
         .await?;
     Ok(json_response(
         StatusCode::CREATED,
-        &group_read(group, members)?,
+        &group_read(group, Members::Listed(members))?,
     ))
 }
 
@@ -605,7 +635,9 @@ pub async fn create_group(
         ("groupid" = String, Path, description = "The group's id (a UUID; anything else is a 404)."),
     ),
     responses(
-        (status = 200, description = "The group.", body = GroupRead),
+        (status = 200, description = "The group. `spec.userIDs` is left out when it has more \
+            than 1,000 live members (list those with `GET /api/v1/users?userGroupId=`).",
+            body = GroupRead),
         (status = 403, description = "Another organization, or the key lacks \
             `user-groups:read`.", body = NscaleErrorBody),
         (status = 404, description = "No live group of the organization has this id.",
@@ -636,7 +668,9 @@ pub async fn get_group(
     tag = "nscale",
     summary = "Replace a group (nscale)",
     description = "A full replace of `metadata` and `spec`: a description or tags left out are \
-        cleared; `spec.userIDs` left out keeps the members. The Onlive-only `externalId` and \
+        cleared; `spec.userIDs` left out keeps the members (so a groupRead written back \
+        without it, as a group of more than 1,000 members is shown, keeps them). One write \
+        takes at most 1,000 members out of the group. The Onlive-only `externalId` and \
         `extraFields` are kept.",
     security(("onlivesite" = []), ("oauth2" = [])),
     params(
@@ -647,8 +681,10 @@ pub async fn get_group(
     request_body(content = GroupWrite, content_type = "application/json"),
     responses(
         (status = 200, description = "The group as replaced.", body = GroupRead),
-        (status = 400, description = "The body is no groupWrite (see POST).",
-            body = NscaleErrorBody),
+        (status = 400, description = "The body is no groupWrite (see POST), or \
+            `spec.userIDs` would take more than 1,000 members out of the group in one write \
+            (refused before anything changes; take at most 1,000 out per write, or members one \
+            by one with `PUT /api/v1/users/{id}`).", body = NscaleErrorBody),
         (status = 403, description = "Another organization, or the key lacks \
             `user-groups:write`.", body = NscaleErrorBody),
         (status = 404, description = "No live group of the organization has this id.",
@@ -688,8 +724,7 @@ pub async fn update_group(
                 &changes,
                 &IfMatch::Any,
             )?;
-            let mut members = group::members_of(conn, &organization_id, std::slice::from_ref(&id))?;
-            Ok((group.value, members.remove(&id).unwrap_or_default()))
+            Ok((group.value, shown_members(conn, &id)?))
         })
         .await?;
     Ok(json_response(StatusCode::OK, &group_read(group, members)?))
@@ -742,7 +777,7 @@ pub async fn delete_group(
     // A deleted group has no active member: the delete refuses otherwise.
     Ok(json_response(
         StatusCode::OK,
-        &group_read(group, Vec::new())?,
+        &group_read(group, Members::Listed(Vec::new()))?,
     ))
 }
 
@@ -805,8 +840,7 @@ pub async fn undelete_group(
     let (group, members) = caller
         .write(&state, move |conn| {
             let group = deleted::restore_group(conn, &actor, &organization_id, &id)?;
-            let mut members = group::members_of(conn, &organization_id, std::slice::from_ref(&id))?;
-            Ok((group.value, members.remove(&id).unwrap_or_default()))
+            Ok((group.value, shown_members(conn, &id)?))
         })
         .await?;
     Ok(json_response(StatusCode::OK, &group_read(group, members)?))

@@ -18,13 +18,13 @@ use super::users::user_body;
 use crate::api::{self, DeletedGroup, DeletedUser, ErrorBody};
 use crate::auth::Permission;
 use crate::db;
-use crate::domain::deleted::{self, Deleted};
+use crate::domain::deleted::{self, deletion_position, Deleted};
 use crate::domain::purge;
 use crate::domain::{Group, GroupId, OrganizationId, User, UserId};
 use crate::routes::cursor::{List, Scope};
 use crate::routes::input::{id_only, Query};
 use crate::routes::lifecycle::with_etag;
-use crate::routes::{json_response, list_start, next_cursor, page_of, ApiError, Caller};
+use crate::routes::{fit_page, json_response, list_start, next_cursor, page_of, ApiError, Caller};
 use crate::state::AppState;
 
 /// `deletedAt` plus the retention: when the purge removes the row.
@@ -94,7 +94,10 @@ fn list_request(req: &HttpRequest) -> Result<ListRequest, ApiError> {
         ("page" = Option<i64>, Query, minimum = 1, example = 1,
             description = "The page number, from 1 (default 1); at most 10,000 rows deep."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
-            description = "Items per page, 1 to 100 (default 20)."),
+            description = "Items per page, 1 to 100 (default 20). No answer is larger than \
+                512 KiB: a page read by `cursor` then holds fewer items and its `nextCursor` \
+                goes on after the last one; a page read by `page` whose items would pass the \
+                bound is a 400 on `limit` naming the limit that fits."),
         ("search" = Option<String>, Query, max_length = 255, example = "sales",
             description = "A case-insensitive substring of the name or the description."),
         ("organizationId" = Option<String>, Query, format = "uuid",
@@ -150,20 +153,22 @@ pub async fn list_deleted_groups(
     let listed = {
         let organization_id = organization_id.clone();
         let search = request.search.clone();
+        let start = start.clone();
         db::run(&state.pool, move |conn| {
             deleted::list_groups(conn, &organization_id, search.as_deref(), page, &start)
         })
         .await?
     };
-    let next = next_cursor(&state, &scope, page, listed.next.as_ref())?;
-    let items = listed
-        .items
-        .into_iter()
-        .map(|deleted| deleted_group_body(&state, deleted))
-        .collect::<Result<_, _>>()?;
+    let fitted = fit_page(
+        listed,
+        &start,
+        |deleted| deleted_group_body(&state, deleted),
+        |d: &Deleted<_>| deletion_position(d.value.deleted_at, d.value.id.as_str()),
+    )?;
+    let next = next_cursor(&state, &scope, page, fitted.next.as_ref())?;
     Ok(json_response(
         StatusCode::OK,
-        &page_of::<DeletedGroup>(items, page, listed.total, next),
+        &page_of(fitted.items, page, fitted.total, next),
     ))
 }
 
@@ -183,7 +188,10 @@ pub async fn list_deleted_groups(
         ("page" = Option<i64>, Query, minimum = 1, example = 1,
             description = "The page number, from 1 (default 1); at most 10,000 rows deep."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
-            description = "Items per page, 1 to 100 (default 20)."),
+            description = "Items per page, 1 to 100 (default 20). No answer is larger than \
+                512 KiB: a page read by `cursor` then holds fewer items and its `nextCursor` \
+                goes on after the last one; a page read by `page` whose items would pass the \
+                bound is a 400 on `limit` naming the limit that fits."),
         ("search" = Option<String>, Query, max_length = 255, example = "ada",
             description = "A case-insensitive substring of the full name or the email."),
         ("organizationId" = Option<String>, Query, format = "uuid",
@@ -239,20 +247,22 @@ pub async fn list_deleted_users(
     let listed = {
         let organization_id = organization_id.clone();
         let search = request.search.clone();
+        let start = start.clone();
         db::run(&state.pool, move |conn| {
             deleted::list_users(conn, &organization_id, search.as_deref(), page, &start)
         })
         .await?
     };
-    let next = next_cursor(&state, &scope, page, listed.next.as_ref())?;
-    let items = listed
-        .items
-        .into_iter()
-        .map(|deleted| deleted_user_body(&state, deleted))
-        .collect();
+    let fitted = fit_page(
+        listed,
+        &start,
+        |deleted| Ok(deleted_user_body(&state, deleted)),
+        |d: &Deleted<_>| deletion_position(d.value.deleted_at, d.value.id.as_str()),
+    )?;
+    let next = next_cursor(&state, &scope, page, fitted.next.as_ref())?;
     Ok(json_response(
         StatusCode::OK,
-        &page_of::<DeletedUser>(items, page, listed.total, next),
+        &page_of(fitted.items, page, fitted.total, next),
     ))
 }
 

@@ -22,8 +22,9 @@ use crate::db;
 use crate::domain::events;
 use crate::limits;
 use crate::routes::input::Query;
-use crate::routes::{json_response, ApiError, Caller};
+use crate::routes::{fit_items, json_response, ApiError, Caller};
 use crate::state::AppState;
+use serde::Serialize;
 
 /// `GET /api/v1/events?after&limit`: 200 with up to `limit` (1 to 100, default 20) of the
 /// organization's events numbered above `after` (default 0: from the oldest kept), oldest first,
@@ -44,7 +45,9 @@ use crate::state::AppState;
             description = "The `nextCursor` of the previous page: the sequence number after \
                 which this page starts (default 0, the oldest event kept)."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
-            description = "Events per page, 1 to 100 (default 20)."),
+            description = "Events per page, 1 to 100 (default 20). No answer is larger \
+                than 512 KiB: a page whose events would pass it holds fewer, and its \
+                `nextCursor` goes on after the last one shown."),
     ),
     responses(
         (status = 200, description = "The events after `after`, oldest first.", body = EventPage,
@@ -98,10 +101,11 @@ pub async fn list_events(
     if after < purged_through {
         return Err(ApiError::EventsPurged { purged_through });
     }
-    let next = listed.last().map_or(after, |event| event.seq);
-    let items = listed
-        .into_iter()
-        .map(|event| {
+    // A page ends early where the answer would pass its bound; `nextCursor` goes on from the
+    // last event shown.
+    let fitted = fit_items(
+        listed,
+        |event| {
             Ok(Event {
                 sequence: event.seq,
                 event_type: event.event_type,
@@ -111,13 +115,22 @@ pub async fn list_events(
                 resource: RawValue::from_string(event.resource)
                     .map_err(|e| ApiError::internal(format!("a stored event is not JSON: {e}")))?,
             })
-        })
-        .collect::<Result<_, ApiError>>()?;
+        },
+        |event| event.seq,
+    )?;
     Ok(json_response(
         StatusCode::OK,
-        &EventPage {
-            items,
-            next_cursor: next.to_string(),
+        &FittedEvents {
+            items: fitted.items,
+            next_cursor: fitted.last.unwrap_or(after).to_string(),
         },
     ))
+}
+
+/// An [`EventPage`] whose events are already written out (as many as fit in one answer).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FittedEvents {
+    items: Vec<Box<RawValue>>,
+    next_cursor: String,
 }

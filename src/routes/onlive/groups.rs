@@ -10,6 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::api::{self, CreateGroup, ErrorBody, UpdateGroup};
 use crate::auth::Permission;
 use crate::db;
+use crate::domain::Position;
 use crate::domain::{
     lifecycle, rules, view, Group, GroupChanges, GroupId, NewGroup, OrganizationId,
 };
@@ -21,7 +22,7 @@ use crate::routes::input::{
 use crate::routes::lifecycle::{if_match, with_etag, Created};
 use crate::routes::ApiError;
 use crate::routes::Caller;
-use crate::routes::{json_response, list_start, next_cursor, page_of};
+use crate::routes::{fit_page, json_response, list_start, next_cursor, page_of};
 use crate::state::AppState;
 
 /// The API's view of a stored group.
@@ -191,7 +192,10 @@ pub async fn create_group(
                 their number, so a page may start at most 10,000 rows deep (page 501 at 20 a \
                 page); deeper is a 400 that points to `cursor`. Not with `cursor`."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
-            description = "Items per page, 1 to 100 (default 20)."),
+            description = "Items per page, 1 to 100 (default 20). No answer is larger than \
+                512 KiB: a page read by `cursor` then holds fewer items and its `nextCursor` \
+                goes on after the last one; a page read by `page` whose items would pass the \
+                bound is a 400 on `limit` naming the limit that fits."),
         ("search" = Option<String>, Query, max_length = 255, example = "sales",
             description = "A case-insensitive substring of the name or the description; `%` \
                 and `_` are taken literally; at most 255 characters."),
@@ -215,8 +219,9 @@ pub async fn create_group(
                 "createdAt": "2025-05-22T10:30:00Z", "updatedAt": "2025-05-22T10:35:00Z"}],
                 "page": 1, "limit": 20, "total": 1, "totalPages": 1, "nextCursor": null})),
         (status = 400, description = "A bad `page` (or one too deep, or sent with `cursor`), \
-            `limit`, `organizationId` or `cursor`, a `search` over 255 characters, or an \
-            unknown or repeated parameter (every bad one is listed).", body = ErrorBody,
+            `limit` (or one whose page would pass the 512 KiB answer bound), `organizationId` or \
+            `cursor`, a `search` over 255 characters, or an unknown or repeated parameter \
+            (every bad one is listed).", body = ErrorBody,
             example = json!({"statusCode": 400, "message": "Invalid input", "errors": [
                 {"field": "limit", "message": "limit must be a whole number from 1 to 100"}]})),
         (status = 403, description = "The access key lacks `user-groups:read`.", body = ErrorBody,
@@ -256,20 +261,20 @@ pub async fn list_groups(
     let listed = {
         let organization_id = organization_id.clone();
         let search = search.clone();
+        let start = start.clone();
         db::run(&state.pool, move |conn| {
             Group::list(conn, &organization_id, search.as_deref(), page, &start)
         })
         .await?
     };
-    let next = next_cursor(&state, &scope, page, listed.next.as_ref())?;
-    let items = listed
-        .items
-        .into_iter()
-        .map(group_body)
-        .collect::<Result<_, _>>()?;
+    let fitted = fit_page(listed, &start, group_body, |g: &Group| Position {
+        created_at: g.created_at,
+        id: g.id.as_str().to_owned(),
+    })?;
+    let next = next_cursor(&state, &scope, page, fitted.next.as_ref())?;
     Ok(json_response(
         StatusCode::OK,
-        &page_of::<api::Group>(items, page, listed.total, next),
+        &page_of(fitted.items, page, fitted.total, next),
     ))
 }
 

@@ -11,6 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::api::{self, CreateUser, ErrorBody, UpdateUser};
 use crate::auth::Permission;
 use crate::db;
+use crate::domain::Position;
 use crate::domain::{
     lifecycle, view, GroupId, NewUser, OrganizationId, Role, User, UserChanges, UserId,
 };
@@ -22,7 +23,7 @@ use crate::routes::input::{
 use crate::routes::lifecycle::{if_match, with_etag, Created};
 use crate::routes::ApiError;
 use crate::routes::Caller;
-use crate::routes::{json_response, list_start, next_cursor, page_of};
+use crate::routes::{fit_page, json_response, list_start, next_cursor, page_of};
 use crate::state::AppState;
 
 /// The API's view of a stored user.
@@ -228,7 +229,10 @@ pub async fn create_user(
                 their number, so a page may start at most 10,000 rows deep (page 501 at 20 a \
                 page); deeper is a 400 that points to `cursor`. Not with `cursor`."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, example = 20,
-            description = "Items per page, 1 to 100 (default 20)."),
+            description = "Items per page, 1 to 100 (default 20). No answer is larger than \
+                512 KiB: a page read by `cursor` then holds fewer items and its `nextCursor` \
+                goes on after the last one; a page read by `page` whose items would pass the \
+                bound is a 400 on `limit` naming the limit that fits."),
         ("search" = Option<String>, Query, max_length = 255, example = "ada",
             description = "A case-insensitive substring of the full name or the email; `%` and \
                 `_` are taken literally; at most 255 characters."),
@@ -309,6 +313,7 @@ pub async fn list_users(
         let organization_id = organization_id.clone();
         let search = search.clone();
         let group_id = group_id.clone();
+        let start = start.clone();
         db::run(&state.pool, move |conn| {
             User::list(
                 conn,
@@ -321,11 +326,19 @@ pub async fn list_users(
         })
         .await?
     };
-    let next = next_cursor(&state, &scope, page, listed.next.as_ref())?;
-    let items = listed.items.into_iter().map(user_body).collect();
+    let fitted = fit_page(
+        listed,
+        &start,
+        |user| Ok(user_body(user)),
+        |u: &User| Position {
+            created_at: u.created_at,
+            id: u.id.as_str().to_owned(),
+        },
+    )?;
+    let next = next_cursor(&state, &scope, page, fitted.next.as_ref())?;
     Ok(json_response(
         StatusCode::OK,
-        &page_of::<api::User>(items, page, listed.total, next),
+        &page_of(fitted.items, page, fitted.total, next),
     ))
 }
 
