@@ -1,17 +1,21 @@
-//! Upgrades as operators make them: the first start of the release that brought the retention
-//! purges nothing that was deleted before it (those rows get the whole retention from the
-//! upgrade) and announces what its first purge will remove before it runs.
+//! Upgrades as operators make them: an instance older than the database's schema stops writing
+//! (the fence), `usergroups recount` repairs the totals an older writer left wrong, and the first
+//! start of the release that brought the retention purges nothing that was deleted before it
+//! (those rows get the whole retention from the upgrade) and announces what its first purge will
+//! remove before it runs.
 
 use std::time::Duration;
 
+use actix_web::http::StatusCode;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 use serde_json::json;
-use usergroups::db::schema::{deployment, user_groups};
+use usergroups::db::schema::{deployment, user_groups, users};
 use usergroups::db::{self, PoolOptions};
 
 use usergroups::auth::signer::Credentials;
 
+use crate::helpers::{count, group_path, id_of, spawn_app};
 use crate::live_server::{command, database_for, first_run_credentials, ScratchDir, Server};
 
 /// A direct connection to the database at `url`, beside the server.
@@ -101,4 +105,102 @@ fn the_first_start_after_the_upgrade_purges_no_row_deleted_before_it_and_says_wh
         "{announcement}"
     );
     assert!(!log.contains("retention purge:"), "{log}");
+}
+
+#[actix_web::test]
+async fn an_instance_older_than_the_schema_refuses_every_write_saying_to_upgrade_and_is_not_ready()
+{
+    let app = spawn_app().await;
+    let kept = id_of(&app.create_group("Before the upgrade").await);
+    let events_before = count(&mut app.connection(), "SELECT COUNT(*) AS n FROM events");
+    // A newer release migrates the database while this instance still serves.
+    diesel::update(deployment::table)
+        .set(deployment::schema_generation.eq(db::SCHEMA_GENERATION + 1))
+        .execute(&mut *app.connection())
+        .unwrap();
+
+    let created = app
+        .post("/api/v1/user-groups", json!({"name": "After the upgrade"}))
+        .await;
+    let deleted = app.delete(&group_path(&kept)).await;
+    let read = app.get(&group_path(&kept)).await;
+    let ready = app.call("GET", "/readyz").unsigned().send().await;
+
+    for refused in [&created, &deleted, &ready] {
+        refused.assert_error(503);
+        assert_eq!(refused.reason(), "upgrade_required", "{}", refused.body);
+        assert!(
+            refused.message().contains("upgraded"),
+            "{}",
+            refused.message()
+        );
+    }
+    assert_eq!(read.status, StatusCode::OK, "reads go on: {}", read.body);
+    let mut conn = app.connection();
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM user_groups WHERE deleted_at IS NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        count(&mut conn, "SELECT COUNT(*) AS n FROM events"),
+        events_before
+    );
+}
+
+#[test]
+fn the_recount_repairs_the_totals_that_an_older_writer_left_wrong_while_the_server_serves() {
+    let dir = ScratchDir::new();
+    let (_database, url) = database_for(&dir.0);
+    let server = Server::start(&dir.0, &url);
+    let (credentials, _) = first_run_credentials(&dir.0);
+    let mut groups = Vec::new();
+    let mut people = Vec::new();
+    for i in 0..3 {
+        let (status, _, group) = server.signed(
+            &credentials,
+            "POST",
+            "/api/v1/user-groups",
+            Some(&json!({"name": format!("Group {i}")})),
+        );
+        assert_eq!(status, 201, "{group}");
+        groups.push(group["id"].as_str().unwrap().to_owned());
+        let (status, _, user) = server.signed(
+            &credentials,
+            "POST",
+            "/api/v1/users",
+            Some(&json!({"firstName": "A", "lastName": "B", "email": format!("u{i}@example.com")})),
+        );
+        assert_eq!(status, 201, "{user}");
+        people.push(user["id"].as_str().unwrap().to_owned());
+    }
+    // A release before the counts, serving beside the upgrade, soft-deletes as it always did:
+    // the row only.
+    let mut conn = connect(&url);
+    let now = db::now();
+    diesel::update(user_groups::table.find(&groups[0]))
+        .set(user_groups::deleted_at.eq(now))
+        .execute(&mut *conn)
+        .unwrap();
+    diesel::update(users::table.filter(users::id.eq_any(&people[..2])))
+        .set(users::deleted_at.eq(now))
+        .execute(&mut *conn)
+        .unwrap();
+    let total = |path: &str| {
+        let (status, _, page) = server.signed(&credentials, "GET", path, None);
+        assert_eq!(status, 200, "{page}");
+        page["total"].clone()
+    };
+    assert_eq!(total("/api/v1/user-groups"), 3, "the totals are wrong now");
+
+    let repaired = command(&dir.0, &url, &["recount"]);
+    let again = command(&dir.0, &url, &["recount"]);
+
+    assert_eq!(repaired["organizations"], 1, "{repaired}");
+    assert_eq!(repaired["corrected"], 1, "{repaired}");
+    assert_eq!(again["corrected"], 0, "{again}");
+    assert_eq!(total("/api/v1/user-groups"), 2);
+    assert_eq!(total("/api/v1/users"), 1);
 }
