@@ -91,16 +91,29 @@ pub const SCHEMA_GENERATION: i64 = 2;
 /// says it, not one per refused write.
 static OUTDATED_LOGGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// The advisory lock key of the fence: every write transaction holds it shared
+/// ([`check_generation`]), and [`init`] holds it exclusively while it applies migrations, so a
+/// migration (one that steps the generation included) waits for the writes under way, and the
+/// writes after it read the generation it left.
+pub const FENCE_LOCK: i64 = MIGRATION_LOCK + 1;
+
 /// The generation the database's schema records (`None` before the `deployment` row exists).
-/// On PostgreSQL inside a write transaction the row stays share-locked to the commit: a
-/// migration that steps the generation updates the row, so it waits for the writes under way,
-/// and the writes after it see the new generation.
+/// On PostgreSQL inside a write transaction it first takes [`FENCE_LOCK`] shared, to the
+/// commit, and only then reads the row (a new statement: it sees what a migration that held the
+/// lock committed). A lock in the lock manager, not on the row: a row lock taken by every write
+/// would make each of them write the row's page and its log record.
 pub fn schema_generation(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
     let query = || schema::deployment::table.select(schema::deployment::schema_generation);
     let locked = in_transaction(conn);
     let found = match conn {
-        DbConnection::Pg(c) if locked => query().for_share().first(c).optional(),
-        DbConnection::Pg(c) => query().first(c).optional(),
+        DbConnection::Pg(c) => {
+            if locked {
+                c.batch_execute(&format!(
+                    "SELECT pg_advisory_xact_lock_shared({FENCE_LOCK})"
+                ))?;
+            }
+            query().first(c).optional()
+        }
         DbConnection::Sqlite(c) => query().first(c).optional(),
     };
     Ok(found?)
@@ -464,10 +477,28 @@ pub fn init(url: &DatabaseUrl, options: PoolOptions) -> Result<DbPool, InitError
         DbConnection::Pg(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({})", MIGRATION_LOCK))
                 .map_err(|e| InitError::Migrate(e.to_string()))?;
-            let migrated = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
-            c.batch_execute(&format!("SELECT pg_advisory_unlock({})", MIGRATION_LOCK))
+            // With migrations to apply, the fence too: they wait for the writes under way (of
+            // every instance), and no write runs beside them.
+            let pending = c
+                .has_pending_migration(POSTGRES_MIGRATIONS)
+                .map_err(migrate_error);
+            let fenced = matches!(pending, Ok(true));
+            if fenced {
+                c.batch_execute(&format!("SELECT pg_advisory_lock({FENCE_LOCK})"))
+                    .map_err(|e| InitError::Migrate(e.to_string()))?;
+            }
+            let migrated = pending.and_then(|_| {
+                c.run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|_| ())
+                    .map_err(migrate_error)
+            });
+            let mut unlock = format!("SELECT pg_advisory_unlock({MIGRATION_LOCK});");
+            if fenced {
+                unlock.push_str(&format!(" SELECT pg_advisory_unlock({FENCE_LOCK});"));
+            }
+            c.batch_execute(&unlock)
                 .map_err(|e| InitError::Migrate(e.to_string()))?;
-            migrated.map_err(migrate_error)?;
+            migrated?;
         }
     }
     drop(conn);

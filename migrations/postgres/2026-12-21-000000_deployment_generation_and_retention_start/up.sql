@@ -3,8 +3,9 @@
 -- schema_generation: the generation of the schema, stepped by a migration that an older release
 --   cannot write correctly beside. An instance whose release knows a lower generation stops
 --   writing (503 `upgrade_required`, `/readyz` not ready) instead of writing what the new schema
---   would get wrong. Each write transaction reads the row `FOR KEY SHARE`, and a migration that
---   steps it locks the row first, so no older write commits after the step.
+--   would get wrong. Each write transaction holds the fence's advisory lock shared and reads the
+--   row; migrations run under the same lock held exclusively, so no older write commits after
+--   the step.
 -- retention_since: when this database first ran a release whose purge honours it (the upgrade
 --   time). A row deleted before it, which the release that kept deleted rows for good promised
 --   to keep, is kept until the retention has run from this time, not from its deletion.
