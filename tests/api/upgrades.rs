@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use chrono::{NaiveDateTime, TimeDelta};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::json;
 use usergroups::db::schema::{deployment, user_groups, users};
@@ -203,4 +204,47 @@ fn the_recount_repairs_the_totals_that_an_older_writer_left_wrong_while_the_serv
     assert_eq!(again["corrected"], 0, "{again}");
     assert_eq!(total("/api/v1/user-groups"), 2);
     assert_eq!(total("/api/v1/users"), 1);
+}
+
+#[actix_web::test]
+async fn a_write_waiting_while_a_newer_release_migrates_is_refused_once_the_migration_commits() {
+    let app = spawn_app().await;
+    let mut migration = app.connection();
+    // A newer release's start: the fence's lock (PostgreSQL) or the write lock (SQLite), then a
+    // migration that steps the generation, not yet committed.
+    let begin = match &*migration {
+        db::DbConnection::Pg(_) => {
+            format!("BEGIN; SELECT pg_advisory_xact_lock({});", db::FENCE_LOCK)
+        }
+        db::DbConnection::Sqlite(_) => "BEGIN IMMEDIATE;".to_owned(),
+    };
+    migration.batch_execute(&begin).unwrap();
+    migration
+        .batch_execute(&format!(
+            "UPDATE deployment SET schema_generation = {}",
+            db::SCHEMA_GENERATION + 1
+        ))
+        .unwrap();
+
+    let (written, ()) = futures_util::future::join(
+        app.post(
+            "/api/v1/user-groups",
+            json!({"name": "During the migration"}),
+        ),
+        async {
+            actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+            migration.batch_execute("COMMIT").unwrap();
+        },
+    )
+    .await;
+
+    written.assert_error(503);
+    assert_eq!(written.reason(), "upgrade_required", "{}", written.body);
+    assert_eq!(
+        count(
+            &mut app.connection(),
+            "SELECT COUNT(*) AS n FROM user_groups"
+        ),
+        0
+    );
 }
