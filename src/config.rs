@@ -267,6 +267,7 @@ impl Config {
             token_ttl: Duration::from_secs(self.token_ttl_seconds),
             failed_token_attempts: Default::default(),
             retention: self.retention.retention(),
+            retention_since: None,
         }
     }
 

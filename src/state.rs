@@ -34,6 +34,10 @@ pub struct Limits {
     /// How long a soft-deleted group or user (and an event of the change feed) is kept before the
     /// purge removes it: the deleted listings' `purgeAt` is `deletedAt` plus this.
     pub retention: Duration,
+    /// When the retention started to count for this database (the upgrade to the release that
+    /// brought it): a row deleted earlier is purged this long after it, not after its deletion
+    /// ([`crate::domain::purge::purge_time`]). `None` (the default) counts from the deletion.
+    pub retention_since: Option<chrono::NaiveDateTime>,
 }
 
 impl Default for Limits {
@@ -55,6 +59,7 @@ impl Default for Limits {
             token_ttl: Duration::from_secs(DEFAULT_TOKEN_TTL_SECONDS),
             failed_token_attempts: FailedAttempts::default(),
             retention: Duration::from_secs(crate::limits::DEFAULT_RETENTION_DAYS * 24 * 3600),
+            retention_since: None,
         }
     }
 }

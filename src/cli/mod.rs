@@ -26,6 +26,7 @@ mod key;
 mod master_key;
 mod org;
 mod purge;
+mod recount;
 mod serve;
 mod sign;
 
@@ -34,6 +35,7 @@ use key::KeyCommand;
 use master_key::MasterKeyCommand;
 use org::OrgCommand;
 use purge::PurgeArgs;
+use recount::RecountArgs;
 use sign::SignArgs;
 
 /// Onlive-compatible user groups and users behind HMAC-signed requests.
@@ -79,6 +81,10 @@ enum Command {
     /// Remove for good the soft-deleted groups and users (and change-feed events) older than the
     /// retention, in batches; prints {"users", "groups", "events", "seconds"}.
     Purge(PurgeArgs),
+    /// Set every organization's list totals to its live rows: the last step of a rolling
+    /// upgrade from a release that did not keep them (docs/deployment.md); prints
+    /// {"organizations", "corrected", "seconds"}.
+    Recount(RecountArgs),
     /// Print the completion script for a shell, e.g. `usergroups completions bash >
     /// /etc/bash_completion.d/usergroups`.
     Completions {
@@ -187,6 +193,7 @@ fn run(command: Command) -> Result<(), Box<dyn Error>> {
         Command::Sign(args) => sign::run(args),
         Command::Import(args) => import::run(args),
         Command::Purge(args) => purge::run(args),
+        Command::Recount(args) => recount::run(args),
         Command::Completions { shell } => {
             // Into memory first: clap_complete panics on a failed write, and a closed standard
             // output must end the command quietly like every other.
@@ -200,7 +207,10 @@ fn run(command: Command) -> Result<(), Box<dyn Error>> {
 fn open(database: &DatabaseArgs) -> Result<DbPool, Box<dyn Error>> {
     let mut options = PoolOptions::for_url(&database.database_url);
     options.max_size = 1;
-    Ok(db::init(&database.database_url, options)?)
+    let pool = db::init(&database.database_url, options)?;
+    // A command of an older release than the database's schema changes nothing.
+    db::check_generation(&mut *pool.get()?)?;
+    Ok(pool)
 }
 
 fn print_json(value: &Value) -> Result<(), Box<dyn Error>> {

@@ -27,6 +27,19 @@ pub enum StoreError {
         /// The index name, or the driver's message naming the columns.
         constraint: String,
     },
+    /// The database's schema is of a newer generation than this release knows: a newer release
+    /// migrated it, and this instance must be upgraded before it writes again (its writes could
+    /// miss what the new schema requires). See `docs/deployment.md#upgrading`.
+    #[error(
+        "the database's schema is generation {found}, newer than this release knows ({known}): \
+         upgrade this instance"
+    )]
+    Outdated {
+        /// The generation the database records.
+        found: i64,
+        /// The newest generation this release knows ([`super::SCHEMA_GENERATION`]).
+        known: i64,
+    },
     /// Anything else: a bug or an unexpected failure.
     #[error("{0}")]
     Internal(String),

@@ -52,6 +52,8 @@ pub struct DbPool {
     writer: Option<Arc<writer::SqliteWriter>>,
     shares: Arc<share::Shares>,
     request_timeout: Duration,
+    /// The flag its connection manager shares ([`ConnectionManager`]'s `fenced`).
+    fenced: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl DbPool {
@@ -79,6 +81,70 @@ pub const MIGRATION_LOCK: i64 = 0x7573_6572_6772_7073; // "usergrps"
 
 /// How many times a PostgreSQL write is retried after a serialization failure or a deadlock.
 const WRITE_ATTEMPTS: u32 = 3;
+
+/// The newest schema generation this release writes correctly. The migrations record the
+/// database's generation in the `deployment` row; a migration that an older release cannot
+/// write correctly beside steps it (and this constant with it), and then every instance of an
+/// older release refuses its writes ([`check_generation`]) until it is upgraded.
+/// `docs/deployment.md#upgrading` has the procedure; generation 1 is every release before the
+/// `deployment` row existed.
+pub const SCHEMA_GENERATION: i64 = 2;
+
+/// Whether the refusal of [`check_generation`] was logged already by this process: one line
+/// says it, not one per refused write.
+static OUTDATED_LOGGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The advisory lock key of the fence: every write transaction holds it shared
+/// ([`check_generation`]), and [`init`] holds it exclusively while it applies migrations, so a
+/// migration (one that steps the generation included) waits for the writes under way, and the
+/// writes after it read the generation it left.
+pub const FENCE_LOCK: i64 = MIGRATION_LOCK + 1;
+
+/// The generation the database's schema records (`None` before the `deployment` row exists).
+/// On PostgreSQL inside a write transaction it first takes [`FENCE_LOCK`] shared, to the
+/// commit, and only then reads the row (a new statement: it sees what a migration that held the
+/// lock committed). A lock in the lock manager, not on the row: a row lock taken by every write
+/// would make each of them write the row's page and its log record.
+pub fn schema_generation(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
+    let query = || schema::deployment::table.select(schema::deployment::schema_generation);
+    let locked = in_transaction(conn);
+    let found = match conn {
+        DbConnection::Pg(c) => {
+            if locked {
+                c.batch_execute(&format!(
+                    "SELECT pg_advisory_xact_lock_shared({FENCE_LOCK})"
+                ))?;
+            }
+            query().first(c).optional()
+        }
+        DbConnection::Sqlite(c) => query().first(c).optional(),
+    };
+    Ok(found?)
+}
+
+/// The fence against older writers: [`StoreError::Outdated`] when a newer release migrated the
+/// database past [`SCHEMA_GENERATION`]. Every write transaction runs it first, so an instance of
+/// an older release stops writing at the first write after the migration, before it could write
+/// what the new schema gets wrong; the first refusal is logged once, saying to upgrade.
+pub fn check_generation(conn: &mut DbConnection) -> Result<(), StoreError> {
+    match schema_generation(conn)? {
+        Some(found) if found > SCHEMA_GENERATION => {
+            let error = StoreError::Outdated {
+                found,
+                known: SCHEMA_GENERATION,
+            };
+            if !OUTDATED_LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                log::error!(
+                    "{error}: a newer release migrated the database, so this instance answers \
+                     every write 503 (upgrade_required) and /readyz 503 until it is replaced by \
+                     the new release (docs/deployment.md#upgrading)"
+                );
+            }
+            Err(error)
+        }
+        _ => Ok(()),
+    }
+}
 
 /// A checked `DATABASE_URL`: the scheme decides the backend, and nothing else is accepted, so a
 /// typo in the scheme fails at start instead of quietly creating a new SQLite file.
@@ -144,6 +210,10 @@ impl fmt::Debug for DatabaseUrl {
 pub struct ConnectionManager {
     url: DatabaseUrl,
     options: PoolOptions,
+    /// Set by [`init`] once the migrations ran: from then on this pool's writes check the
+    /// schema generation ([`check_generation`]). A pool opened without [`init`] (a tool, or a
+    /// test that builds an old schema on purpose) may lack the `deployment` row.
+    fenced: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl ConnectionManager {
@@ -275,7 +345,9 @@ pub fn pool(url: &DatabaseUrl, options: PoolOptions) -> DbPool {
     let manager = ConnectionManager {
         url: url.clone(),
         options,
+        fenced: Arc::default(),
     };
+    let fenced = Arc::clone(&manager.fenced);
     let writer = match url {
         DatabaseUrl::Sqlite(_) => match writer::SqliteWriter::start(manager.clone()) {
             Ok(writer) => Some(Arc::new(writer)),
@@ -299,6 +371,7 @@ pub fn pool(url: &DatabaseUrl, options: PoolOptions) -> DbPool {
         shares: Arc::new(share::Shares::for_pool(options.max_size)),
         // A transaction may retry, so leave room for a few statements after the wait.
         request_timeout: options.connection_timeout + options.statement_timeout * 2,
+        fenced,
     }
 }
 
@@ -408,12 +481,33 @@ pub fn init(url: &DatabaseUrl, options: PoolOptions) -> Result<DbPool, InitError
         DbConnection::Pg(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({})", MIGRATION_LOCK))
                 .map_err(|e| InitError::Migrate(e.to_string()))?;
-            let migrated = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
-            c.batch_execute(&format!("SELECT pg_advisory_unlock({})", MIGRATION_LOCK))
+            // With migrations to apply, the fence too: they wait for the writes under way (of
+            // every instance), and no write runs beside them.
+            let pending = c
+                .has_pending_migration(POSTGRES_MIGRATIONS)
+                .map_err(migrate_error);
+            let fenced = matches!(pending, Ok(true));
+            if fenced {
+                c.batch_execute(&format!("SELECT pg_advisory_lock({FENCE_LOCK})"))
+                    .map_err(|e| InitError::Migrate(e.to_string()))?;
+            }
+            let migrated = pending.and_then(|_| {
+                c.run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|_| ())
+                    .map_err(migrate_error)
+            });
+            let mut unlock = format!("SELECT pg_advisory_unlock({MIGRATION_LOCK});");
+            if fenced {
+                unlock.push_str(&format!(" SELECT pg_advisory_unlock({FENCE_LOCK});"));
+            }
+            c.batch_execute(&unlock)
                 .map_err(|e| InitError::Migrate(e.to_string()))?;
-            migrated.map_err(migrate_error)?;
+            migrated?;
         }
     }
+    drop(conn);
+    pool.fenced
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     Ok(pool)
 }
 
@@ -427,6 +521,10 @@ thread_local! {
     /// taking too long: a write transaction still running then rolls back instead of
     /// committing, so a change the client was told failed does not happen later.
     static REQUEST_DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+
+    /// Whether the write transactions run on this thread check the schema generation first:
+    /// set by [`run`] for a pool that [`init`] migrated.
+    static FENCED: Cell<bool> = const { Cell::new(false) };
 }
 
 fn past_request_deadline() -> Result<(), StoreError> {
@@ -489,11 +587,13 @@ where
         // Held until the connection goes back, even when the client was answered 503 first.
         let _place = place;
         REQUEST_DEADLINE.set(Some(deadline));
+        FENCED.set(pool.fenced.load(std::sync::atomic::Ordering::Relaxed));
         let result = pool
             .get()
             .map_err(|e| E::from(StoreError::from(e)))
             .and_then(|mut conn| work(&mut conn));
         REQUEST_DEADLINE.set(None);
+        FENCED.set(false);
         result
     });
     let left = deadline.saturating_duration_since(Instant::now());
@@ -584,6 +684,9 @@ where
     let mut attempt = 1;
     loop {
         let attempt_result: Result<Result<T, E>, E> = conn.transaction(|conn| {
+            if FENCED.get() {
+                check_generation(conn).map_err(E::from)?;
+            }
             let outcome = work(conn);
             past_request_deadline().map_err(E::from)?;
             match outcome {
@@ -621,8 +724,14 @@ where
     if let DbConnection::Sqlite(c) = conn {
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE").map_err(E::from)?;
     }
-    let result =
-        work(conn).and_then(|value| past_request_deadline().map(|()| value).map_err(E::from));
+    let fence = match FENCED.get() {
+        true => check_generation(conn),
+        false => Ok(()),
+    };
+    let result = fence
+        .map_err(E::from)
+        .and_then(|()| work(conn))
+        .and_then(|value| past_request_deadline().map(|()| value).map_err(E::from));
     let DbConnection::Sqlite(c) = conn else {
         return Err(E::from(StoreError::internal(
             "connection changed backend inside a transaction",

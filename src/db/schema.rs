@@ -96,6 +96,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_sequences,
     events,
     idempotency_keys,
+    deployment,
 );
 
 diesel::table! {
@@ -137,5 +138,15 @@ diesel::table! {
         status -> Integer,
         body -> Text,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// One row: the schema's generation (the fence against older writers) and when the
+    /// retention started to count for rows deleted before it.
+    deployment (id) {
+        id -> Integer,
+        schema_generation -> BigInt,
+        retention_since -> Timestamp,
     }
 }

@@ -182,9 +182,9 @@ fn serve(manager: &ConnectionManager, jobs: &Receiver<Box<dyn Job>>) {
         }
         let started = Instant::now();
         let committed = match &mut conn {
-            Some(c) => commit_batch(c, &mut batch),
+            Some(c) => commit_batch(c, fenced(manager), &mut batch),
             None => match manager.connect() {
-                Ok(c) => commit_batch(conn.insert(c), &mut batch),
+                Ok(c) => commit_batch(conn.insert(c), fenced(manager), &mut batch),
                 Err(e) => Err(StoreError::unavailable(e)),
             },
         };
@@ -204,14 +204,37 @@ fn serve(manager: &ConnectionManager, jobs: &Receiver<Box<dyn Job>>) {
     }
 }
 
-/// Runs every job of `batch` in one transaction and commits it.
-fn commit_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+/// Whether the batches check the schema generation ([`super::check_generation`]): once the
+/// pool's migrations ran.
+fn fenced(manager: &ConnectionManager) -> bool {
+    manager.fenced.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Runs every job of `batch` in one transaction and commits it; with `fence`, only if this
+/// release knows the database's schema generation.
+fn commit_batch(
+    conn: &mut DbConnection,
+    fence: bool,
+    batch: &mut [Box<dyn Job>],
+) -> Result<(), StoreError> {
     let DbConnection::Sqlite(c) = conn else {
         return Err(StoreError::internal(
             "the SQLite writer holds another backend",
         ));
     };
     AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    // The fence, once for the batch: under the write lock, no migration runs beside it.
+    let checked = if fence {
+        super::check_generation(conn)
+    } else {
+        Ok(())
+    };
+    if let Err(e) = checked {
+        if let DbConnection::Sqlite(c) = conn {
+            let _ = AnsiTransactionManager::rollback_transaction(c);
+        }
+        return Err(e);
+    }
     let mut sound = true;
     for job in batch.iter_mut() {
         // A request already answered 503 for waiting too long must not change anything now.

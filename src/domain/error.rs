@@ -117,6 +117,15 @@ pub enum DomainError {
         /// A transaction that lost a race.
         retryable: bool,
     },
+    /// A newer release migrated the database: this instance writes nothing until it is
+    /// upgraded ([`StoreError::Outdated`]).
+    #[error("the database's schema is generation {found}; this release knows {known}")]
+    Outdated {
+        /// The generation the database records.
+        found: i64,
+        /// The newest generation this release knows.
+        known: i64,
+    },
     /// Anything unexpected; the cause is for the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -132,6 +141,7 @@ impl From<StoreError> for DomainError {
                 Some(field) => DomainError::Taken(field),
                 None => DomainError::Internal(format!("unexpected unique violation: {constraint}")),
             },
+            StoreError::Outdated { found, known } => DomainError::Outdated { found, known },
             StoreError::Internal(cause) => DomainError::Internal(cause),
         }
     }
@@ -150,7 +160,9 @@ impl DomainError {
     pub fn is_refusal(&self) -> bool {
         !matches!(
             self,
-            DomainError::Unavailable { .. } | DomainError::Internal(_)
+            DomainError::Unavailable { .. }
+                | DomainError::Outdated { .. }
+                | DomainError::Internal(_)
         )
     }
 }

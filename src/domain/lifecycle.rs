@@ -10,6 +10,19 @@
 //! - `deleted_by`, the actor of a soft delete;
 //! - the change feed's event ([`super::events`]), appended last.
 //!
+//! Locks, on PostgreSQL, are taken in one order by every write, so two writes of one
+//! organization wait for each other at most, and never each for the other:
+//!
+//! 1. groups: the group written (`FOR UPDATE`), then the group a user joins (`FOR SHARE`);
+//! 2. users: the user written, or the users a membership moves;
+//! 3. the organization's row (`FOR NO KEY UPDATE`), by a write that could remove the last admin
+//!    (see `user::lock_organization`, and why it must not be `FOR UPDATE`);
+//! 4. the organization's live count row ([`super::counts`]);
+//! 5. the organization's event sequence row ([`super::events`]), last, just before the commit.
+//!
+//! A deadlock or serialization failure that still happens (another process on the database, a
+//! purge) is retried by [`crate::db::write_transaction`] and never reaches the client.
+//!
 //! A dialect calls these rather than the core operations, so that no write of any dialect can
 //! skip the version, the actor or the event. Each opens a transaction, or, inside the caller's
 //! (a request's write, with its replay guard), runs as part of it without a savepoint of its
@@ -23,7 +36,7 @@ use diesel::prelude::*;
 use super::events::{self, Actor, Change};
 use super::{
     group, user, view, DomainError, Group, GroupChanges, GroupId, NewGroup, NewUser,
-    OrganizationId, Resource, User, UserChanges, UserId,
+    OrganizationId, Resource, RowLock, User, UserChanges, UserId,
 };
 use crate::db::schema::{user_groups, users};
 use crate::db::{self, DbConnection};
@@ -384,6 +397,12 @@ pub fn update_user(
     if_match: &IfMatch,
 ) -> Result<Versioned<User>, DomainError> {
     in_write(conn, |conn| {
+        // Groups before users (the order in the module docs): the group joined is share-locked
+        // before the user's row, as a membership set through the group locks them. Whether it
+        // may be joined is still decided, and refused, by `User::update`.
+        if let Some(Some(group_id)) = &changes.user_group_id {
+            group::lock_live(conn, organization_id, group_id, RowLock::Shared)?;
+        }
         let version = lock_user_version(conn, organization_id, id)?;
         if_match.check(version)?;
         let value = User::update(conn, organization_id, id, changes)?;

@@ -21,7 +21,7 @@ use diesel::sql_types::{BigInt, Timestamp};
 use super::events::{Actor, Change, RETENTION_ACTOR};
 use super::lifecycle::{group_event, user_event};
 use super::{DomainError, Group, GroupId, User, UserId};
-use crate::db::schema::{user_groups, users};
+use crate::db::schema::{deployment, user_groups, users};
 use crate::db::DbConnection;
 
 /// What one batch removes.
@@ -70,13 +70,42 @@ pub fn cutoff(now: NaiveDateTime, retention: std::time::Duration) -> NaiveDateTi
         .unwrap_or(NaiveDateTime::MIN)
 }
 
-/// When the purge removes a row deleted at `deleted_at`: the deletion plus the retention (the
-/// deleted listings' `purgeAt`, the nscale dialect's `purgeTime`). The inverse of [`cutoff`].
-pub fn purge_time(deleted_at: NaiveDateTime, retention: std::time::Duration) -> NaiveDateTime {
+/// When the purge removes a row deleted at `deleted_at`: the deletion plus the retention, or,
+/// for a row deleted before the retention started to count (`since`, see [`retention_since`]),
+/// `since` plus the retention (the deleted listings' `purgeAt`, the nscale dialect's
+/// `purgeTime`). The inverse of [`scheduled_cutoff`].
+pub fn purge_time(
+    deleted_at: NaiveDateTime,
+    since: Option<NaiveDateTime>,
+    retention: std::time::Duration,
+) -> NaiveDateTime {
+    let counted_from = since.map_or(deleted_at, |since| since.max(deleted_at));
     chrono::TimeDelta::from_std(retention)
         .ok()
-        .and_then(|retention| deleted_at.checked_add_signed(retention))
+        .and_then(|retention| counted_from.checked_add_signed(retention))
         .unwrap_or(NaiveDateTime::MAX)
+}
+
+/// When the retention started to count for this database: the time of the upgrade to the first
+/// release that keeps this (the migration that made the `deployment` row). Rows deleted before
+/// it were promised to be kept for good by the release that deleted them; they are kept until
+/// the retention has run from this time.
+pub fn retention_since(conn: &mut DbConnection) -> Result<NaiveDateTime, DomainError> {
+    Ok(deployment::table
+        .select(deployment::retention_since)
+        .first(conn)?)
+}
+
+/// The cutoff of the scheduled purge (`serve`'s) at `now`: [`cutoff`], or `None` while the
+/// retention has not yet run from `since`, when nothing may be purged (every row deleted
+/// before `since` is due at `since` plus the retention, every row deleted after it later).
+pub fn scheduled_cutoff(
+    now: NaiveDateTime,
+    retention: std::time::Duration,
+    since: NaiveDateTime,
+) -> Option<NaiveDateTime> {
+    let cutoff = cutoff(now, retention);
+    (cutoff >= since).then_some(cutoff)
 }
 
 /// Removes one batch of at most `size` rows of `kind` deleted (or, for events, made) before
@@ -205,5 +234,25 @@ mod tests {
         let day = std::time::Duration::from_secs(86_400);
         assert_eq!(cutoff(now, day), now - chrono::TimeDelta::days(1));
         assert_eq!(cutoff(now, std::time::Duration::MAX), NaiveDateTime::MIN);
+    }
+
+    #[test]
+    fn rows_deleted_before_the_retention_started_are_kept_the_retention_from_its_start() {
+        let at = |days: i64| {
+            chrono::DateTime::from_timestamp(days * 86_400, 0)
+                .unwrap()
+                .naive_utc()
+        };
+        let thirty_days = std::time::Duration::from_secs(30 * 86_400);
+        let since = at(100);
+
+        // Deleted on day 10, long before the upgrade on day 100: due on day 130, not day 40.
+        assert_eq!(purge_time(at(10), Some(since), thirty_days), at(130));
+        assert_eq!(purge_time(at(110), Some(since), thirty_days), at(140));
+        assert_eq!(purge_time(at(10), None, thirty_days), at(40));
+        assert_eq!(scheduled_cutoff(at(101), thirty_days, since), None);
+        assert_eq!(scheduled_cutoff(at(129), thirty_days, since), None);
+        assert_eq!(scheduled_cutoff(at(130), thirty_days, since), Some(at(100)));
+        assert_eq!(scheduled_cutoff(at(150), thirty_days, since), Some(at(120)));
     }
 }

@@ -443,6 +443,14 @@ impl User {
 
 /// Serializes, per organization, the writes that could remove its last admin (a delete or a
 /// demotion): each takes this lock before counting the admins that would remain.
+///
+/// `FOR NO KEY UPDATE`, not `FOR UPDATE`: every insert of a row that references the
+/// organization (an event, a user, a group) has its foreign key checked with `FOR KEY SHARE` on
+/// this row, which `FOR UPDATE` blocks and `FOR NO KEY UPDATE` does not. With `FOR UPDATE`, an
+/// admin's delete holding this row and waiting for the organization's count row, and a delete
+/// holding that count row and checking its event's foreign key here, deadlocked (a third of 47
+/// concurrent deletes with admins among them answered 503). Two admin removals still exclude
+/// each other, which is all the last-admin rule needs.
 fn lock_organization(
     conn: &mut DbConnection,
     organization_id: &OrganizationId,
@@ -451,7 +459,7 @@ fn lock_organization(
         organizations::table
             .find(organization_id)
             .select(organizations::id)
-            .for_update()
+            .for_no_key_update()
             .first::<OrganizationId>(c)
             .optional()?;
     }

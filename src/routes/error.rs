@@ -181,6 +181,17 @@ pub enum ApiError {
         /// What went wrong, for the log only.
         cause: String,
     },
+    /// 503 `upgrade_required`: a newer release migrated the database, and this instance stops
+    /// writing until it is upgraded (`docs/deployment.md#upgrading`).
+    #[error(
+        "upgrade required: the database's schema is generation {found}, this release knows {known}"
+    )]
+    Outdated {
+        /// The generation the database records.
+        found: i64,
+        /// The newest generation this release knows.
+        known: i64,
+    },
     /// 500: a bug or an unexpected failure; the cause goes to the log, never to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -246,7 +257,9 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::Outdated { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -312,6 +325,15 @@ impl ResponseError for ApiError {
                 "Too many requests".to_owned()
             }
             ApiError::Unavailable { .. } => "Service temporarily unavailable".to_owned(),
+            ApiError::Outdated { found, known } => {
+                body.reason = Some("upgrade_required".to_owned());
+                format!(
+                    "This instance runs an older release than the database's schema \
+                     (generation {found}; it knows {known}) and writes nothing until it is \
+                     upgraded: send the request again (another instance serves it) and upgrade \
+                     this one"
+                )
+            }
             ApiError::Internal(_) => "Internal server error".to_owned(),
         };
         let mut response = HttpResponse::build(status);
@@ -361,6 +383,7 @@ impl From<StoreError> for ApiError {
             StoreError::UniqueViolation { constraint } => {
                 ApiError::internal(format!("unexpected unique violation: {constraint}"))
             }
+            StoreError::Outdated { found, known } => ApiError::Outdated { found, known },
             StoreError::Internal(cause) => ApiError::Internal(cause),
         }
     }
@@ -457,6 +480,7 @@ impl From<DomainError> for ApiError {
             DomainError::PreconditionFailed => ApiError::PreconditionFailed,
             DomainError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
             DomainError::Unavailable { cause, .. } => ApiError::Unavailable { cause },
+            DomainError::Outdated { found, known } => ApiError::Outdated { found, known },
             DomainError::Internal(cause) => ApiError::Internal(cause),
         }
     }

@@ -37,9 +37,11 @@ pub async fn healthz() -> HttpResponse {
     json_response(StatusCode::OK, &Status { status: "ok" })
 }
 
-/// `GET /readyz`: 200 when the database answers a query and this instance holds the master key
-/// of every stored secret; 503 otherwise (an instance started with another master key than its
-/// peers would refuse every signature: it must leave the load balancer's rotation).
+/// `GET /readyz`: 200 when the database answers a query, its schema is not newer than this
+/// release knows, and this instance holds the master key of every stored secret; 503 otherwise
+/// (an instance started with another master key than its peers would refuse every signature,
+/// and one older than the schema refuses every write: it must leave the load balancer's
+/// rotation).
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -47,7 +49,8 @@ pub async fn healthz() -> HttpResponse {
     summary = "Readiness probe (unsigned)",
     description = "200 when the database answers a query and this instance holds the master key \
         that sealed every stored access-key secret; 503 when the database cannot be reached or \
-        a secret is sealed under a master key this instance lacks.",
+        a secret is sealed under a master key this instance lacks, or (reason \
+        `upgrade_required`) a newer release migrated the database past what this instance knows.",
     responses(
         (status = 200, description = "The database answers and every secret can be opened.", body = Status,
             example = json!({"status": "ready"})),
@@ -57,6 +60,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     let keyring = state.master_keys.clone();
     db::run(&state.pool, move |conn| {
         db::ping(conn)?;
+        // An instance older than the database's schema writes nothing: out of the rotation.
+        db::check_generation(conn)?;
         let summary = SealedSummary::of(conn)?;
         // `Keyring::key` rereads the key files, so a rotation made by another instance is
         // picked up here rather than reported.

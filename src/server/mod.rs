@@ -472,7 +472,11 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         &master_keys,
     )?;
     crate::secrets::warn_about_foreign_keys(&pool, &master_keys);
-    let limits = config.limits();
+    let mut limits = config.limits();
+    let since = db::run(&pool, purge::retention_since)
+        .await
+        .map_err(|e| format!("cannot read when the retention started: {e}"))?;
+    limits.retention_since = Some(since);
     let rate_limits = limits.rate_limits.clone();
     let failed_token_attempts = limits.failed_token_attempts.clone();
     let request_timeout = limits.request_timeout;
@@ -514,7 +518,9 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             None
         }
     };
-    actix_web::rt::spawn(purge_expired(pool.clone(), config.retention.retention()));
+    let retention = config.retention.retention();
+    log::info!("{}", purge_announcement(db::now(), retention, since));
+    actix_web::rt::spawn(purge_expired(pool.clone(), retention, since));
     actix_web::rt::spawn(prune_expired_rows(pool));
     actix_web::rt::spawn(forget_full_buckets(rate_limits, failed_token_attempts));
     running
@@ -599,14 +605,42 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(300);
 /// rather than holding the SQLite writer's queue for long.
 const PURGE_BATCHES_PER_ROUND: usize = 20;
 
-/// The retention purge of `serve` ([`crate::domain::purge`]): every [`PURGE_INTERVAL`], batches
-/// of expired users, then groups, then events, each its own write. Safe beside the other
-/// instances' purges and the `purge` command.
-async fn purge_expired(pool: DbPool, retention: Duration) {
-    let mut interval = actix_web::rt::time::interval(PURGE_INTERVAL);
+/// The start's log line about the retention: how long rows are kept, from when, and what the
+/// first purge, one [`PURGE_INTERVAL`] after `now`, removes. The first purge waits that long, so
+/// nothing is ever purged that a log line did not announce at least one interval earlier.
+fn purge_announcement(
+    now: chrono::NaiveDateTime,
+    retention: Duration,
+    since: chrono::NaiveDateTime,
+) -> String {
+    let days = retention.as_secs() / 86_400;
+    let first = now + chrono::TimeDelta::from_std(PURGE_INTERVAL).unwrap_or_default();
+    let due = purge::purge_time(since, None, retention);
+    let what = match purge::scheduled_cutoff(first, retention, since) {
+        Some(cutoff) => format!(
+            "removes the groups and users deleted, and the change-feed events made, before              {cutoff} UTC"
+        ),
+        None => format!("removes nothing: nothing is purged before {due} UTC"),
+    };
+    format!(
+        "retention: deleted groups and users and change-feed events are kept {days} days          (USERGROUPS_RETENTION_DAYS), counted from their deletion, or from {since} UTC (when this          database started to count it) for rows deleted before; the first purge runs at {first}          UTC and {what}; then one every {} s",
+        PURGE_INTERVAL.as_secs()
+    )
+}
+
+/// The retention purge of `serve` ([`crate::domain::purge`]): every [`PURGE_INTERVAL`], the
+/// first one interval after the start (announced by [`purge_announcement`]), batches of expired
+/// users, then groups, then events, each its own write. Nothing goes before the retention has
+/// run from `since` ([`purge::scheduled_cutoff`]). Safe beside the other instances' purges and
+/// the `purge` command.
+async fn purge_expired(pool: DbPool, retention: Duration, since: chrono::NaiveDateTime) {
+    let start = actix_web::rt::time::Instant::now() + PURGE_INTERVAL;
+    let mut interval = actix_web::rt::time::interval_at(start, PURGE_INTERVAL);
     loop {
         interval.tick().await;
-        let cutoff = purge::cutoff(db::now(), retention);
+        let Some(cutoff) = purge::scheduled_cutoff(db::now(), retention, since) else {
+            continue;
+        };
         let mut purged = purge::Purged::default();
         let mut batches = 0;
         for kind in purge::Purge::PASS {

@@ -33,4 +33,5 @@ mod signing;
 mod statements;
 mod timeouts;
 mod unavailable;
+mod upgrades;
 mod users;

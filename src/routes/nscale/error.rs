@@ -157,6 +157,10 @@ pub fn describe(error: &ApiError) -> NscaleAnswer {
         }
         ApiError::TooManyRequests { .. } => "too many requests".to_owned(),
         ApiError::Unavailable { .. } => "service temporarily unavailable".to_owned(),
+        ApiError::Outdated { found, known } => format!(
+            "this instance runs an older release than the database's schema (generation \
+             {found}; it knows {known}) and writes nothing until it is upgraded"
+        ),
         ApiError::Internal(_) => "internal server error".to_owned(),
     };
     NscaleAnswer {

@@ -396,7 +396,12 @@ fn listed_read(
         Listed::Deleted(deleted) => {
             let mut read = group_read(deleted.value, Members::Listed(Vec::new()))?;
             read.metadata.purge_time = read.metadata.deletion_time.map(|deleted_at| {
-                purge::purge_time(deleted_at.naive_utc(), state.limits.retention).and_utc()
+                purge::purge_time(
+                    deleted_at.naive_utc(),
+                    state.limits.retention_since,
+                    state.limits.retention,
+                )
+                .and_utc()
             });
             read.metadata.deleted_by = deleted.deleted_by;
             Ok(read)

@@ -30,7 +30,12 @@ use crate::state::AppState;
 /// `deletedAt` plus the retention: when the purge removes the row.
 fn purge_at(state: &AppState, deleted_at: Option<DateTime<Utc>>) -> DateTime<Utc> {
     let deleted_at = deleted_at.unwrap_or_default().naive_utc();
-    purge::purge_time(deleted_at, state.limits.retention).and_utc()
+    purge::purge_time(
+        deleted_at,
+        state.limits.retention_since,
+        state.limits.retention,
+    )
+    .and_utc()
 }
 
 fn deleted_group_body(state: &AppState, deleted: Deleted<Group>) -> Result<DeletedGroup, ApiError> {
