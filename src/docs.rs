@@ -94,7 +94,7 @@ pub async fn get_asset(file: web::Path<String>) -> Result<HttpResponse, ApiError
             .iter()
             .find(|(name, _)| *name == file)
             .map(|(_, content_type)| *content_type)
-            .ok_or(ApiError::NotFound("Route not found"))?;
+            .ok_or(ApiError::RouteNotFound)?;
         let bytes = assets()?
             .get(file.as_str())
             .cloned()

@@ -11,10 +11,11 @@
 //! 4. `routes`: one folder per dialect over the same domain, each mapping shapes and errors
 //!    only: `routes::onlive` (the contract's groups and users, and the lifecycle's `deleted`
 //!    and `events`) and `routes::nscale` (its groups, roles and token endpoint; its error
-//!    middleware rewords every `ApiError` under `/api/v1/organizations`). Beside them what both
-//!    use: `Caller`, input parsing, `ApiError` (the contract's answer to every domain, store and
-//!    authentication error), the cursors, the lifecycle's headers (`ETag`, `If-Match`,
-//!    `Idempotency-Key`), and `health`.
+//!    middleware words every `ApiError` under `/api/v1/organizations`), each with its own error
+//!    renderer (`error`). Beside them what both use: `Caller`, input parsing, `ApiError` (the
+//!    neutral problem: a domain, store or authentication error, a missing permission, a
+//!    transport failure; no dialect's words), the cursors, the lifecycle's headers (`ETag`,
+//!    `If-Match`, `Idempotency-Key`), and `health`.
 //! 5. `state`: what every request reaches (pool, master keys, limits); `rate_limit`.
 //! 6. `auth`: the ONLIVESITE scheme: parsing, canonical request, signer, and `verify`, which
 //!    yields a `Principal` or an `AuthError`; `bearer`, the nscale dialect's tokens, which

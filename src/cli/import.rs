@@ -51,7 +51,7 @@ use crate::domain::{
 };
 use crate::models::Organization;
 use crate::routes::input::parse_uuid;
-use crate::routes::onlive::{groups, users};
+use crate::routes::onlive::{self, groups, users};
 use crate::routes::ApiError;
 use crate::state::Limits;
 
@@ -195,23 +195,23 @@ impl Input {
     }
 }
 
-/// The text of a refusal for a line: every bad field with its message, as the 400 or 409 of
-/// the API would list them.
+/// The text of a refusal for a line: every bad field with its message, as the Onlive API's 400
+/// or 409 would list them (the import reads the Onlive shapes, so it speaks their words).
 fn describe(error: ApiError) -> String {
-    match &error {
-        ApiError::InvalidInput(fields) => {
+    let body = onlive::error::body(&error);
+    match body.errors {
+        Some(fields) => {
             let mut text = fields
                 .iter()
                 .map(|f| format!("{}: {}", f.field, f.message))
                 .collect::<Vec<_>>()
                 .join("; ");
-            if fields.omitted() > 0 {
-                text.push_str(&format!("; and {} more", fields.omitted()));
+            if let Some(omitted) = body.omitted_errors {
+                text.push_str(&format!("; and {omitted} more"));
             }
             text
         }
-        ApiError::Conflict { message, field } => format!("{field}: {message}"),
-        other => other.to_string(),
+        None => error.to_string(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The one error type of the domain core: what an operation on groups and users can end in, in
-//! the domain's terms, with no HTTP status and no message text. Each dialect (the Onlive routes
-//! today) maps these to its own answers in its own module, so a rule is stated once and worded
-//! as each dialect words it.
+//! the domain's terms, with no HTTP status and no message text. Each dialect words these in its
+//! own renderer (`routes::onlive::error`, `routes::nscale::error`), so a rule is stated once and
+//! worded as each dialect words it.
 
 use crate::db::{StoreError, TransactionError};
 

@@ -1,5 +1,6 @@
 //! What an access key may do. A key carries a set of permissions; each route requires one, and a
-//! key without it is answered 403 `"Access key is not allowed to <action>"`.
+//! key without it is answered 403, in each dialect's words (`routes::onlive::error`: "Access key
+//! is not allowed to <action>").
 //!
 //! A new key gets [`PermissionSet::default_grant`], the six permissions over live groups and
 //! users. The lifecycle permissions (reading deleted rows, restoring them, reading the change
@@ -76,25 +77,6 @@ impl Permission {
             Permission::UsersReadDeleted => "users:read-deleted",
             Permission::UsersRestore => "users:restore",
             Permission::EventsRead => "events:read",
-        }
-    }
-
-    /// The contract's 403 message for a key that lacks this permission.
-    pub fn denied_message(self) -> &'static str {
-        match self {
-            Permission::UserGroupsRead => "Access key is not allowed to read user groups",
-            Permission::UserGroupsWrite => "Access key is not allowed to write user groups",
-            Permission::UserGroupsDelete => "Access key is not allowed to delete user groups",
-            Permission::UsersRead => "Access key is not allowed to read users",
-            Permission::UsersWrite => "Access key is not allowed to write users",
-            Permission::UsersDelete => "Access key is not allowed to delete users",
-            Permission::UserGroupsReadDeleted => {
-                "Access key is not allowed to read deleted user groups"
-            }
-            Permission::UserGroupsRestore => "Access key is not allowed to restore user groups",
-            Permission::UsersReadDeleted => "Access key is not allowed to read deleted users",
-            Permission::UsersRestore => "Access key is not allowed to restore users",
-            Permission::EventsRead => "Access key is not allowed to read events",
         }
     }
 

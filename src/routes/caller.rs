@@ -156,7 +156,7 @@ impl Caller {
         if self.principal.permissions.contains(permission) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(permission.denied_message()))
+            Err(ApiError::PermissionDenied(permission))
         }
     }
 }

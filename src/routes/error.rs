@@ -1,12 +1,27 @@
-//! The one error type of the HTTP API and its mapping to the contract's error body:
-//! `{"statusCode": …, "message": …}` plus `reason`, `errors` or `activeMembers` where they apply.
+//! The one error type of the HTTP API, [`ApiError`]: what went wrong, in neutral terms, for
+//! every dialect to word in its own body. No variant carries a dialect's message text or field
+//! name, except [`ApiError::InvalidInput`], whose [`FieldErrors`] a dialect's own parser fills
+//! with its own field names; everything else (a domain refusal, a missing permission, a
+//! resource or route not found, the transport, authentication and store failures) is the
+//! problem itself, and the dialect's renderer says it: [`crate::routes::onlive::error`] the
+//! contract's `{"statusCode", "message", …}` body, [`crate::routes::nscale::error`] the
+//! `{"error", "error_description"}` body. Neither reads the other's words.
+//!
+//! The status of each problem is the same in every dialect ([`ApiError::status_code`]), and so
+//! are the headers that are not a dialect's words (`Allow`, `Retry-After`, `Connection`); the
+//! `ResponseError` answer is the Onlive one, the default outside the nscale prefix, whose
+//! middleware renders its own answer from the error attached to the response.
 //!
 //! Which variant to use:
 //! - input the client can fix (bad JSON, a bad field, a bad query): [`ApiError::InvalidInput`]
-//!   listing every bad field, built with [`FieldErrors`];
-//! - a resource the caller cannot see: [`ApiError::NotFound`], whether it is missing, deleted or
-//!   another organization's, so the three are indistinguishable from outside;
-//! - the state of the data refusing the change: [`ApiError::Forbidden`] or [`ApiError::Conflict`];
+//!   listing every bad field, built with [`FieldErrors`] in the dialect's own field names;
+//! - a resource the caller cannot see: [`ApiError::not_found`], whether it is missing, deleted
+//!   or another organization's, so the three are indistinguishable from outside; a path no route
+//!   matches: [`ApiError::RouteNotFound`];
+//! - a key without the route's permission: [`ApiError::PermissionDenied`]; a path naming
+//!   another organization: [`ApiError::ForeignOrganization`];
+//! - the state of the data refusing the change: [`ApiError::Domain`], the [`DomainError`]
+//!   itself (converted with `?`);
 //! - the database unreachable, locked or overloaded: [`ApiError::Unavailable`] (503), which a
 //!   client may retry;
 //! - the transport, before any input is looked at: [`ApiError::PayloadTooLarge`] (413),
@@ -15,24 +30,18 @@
 //! - anything else: [`ApiError::Internal`]. Its cause is logged with the request id by the
 //!   request-id middleware; the client only ever sees an opaque message.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 
-use crate::api::ErrorBody;
 use crate::auth::verify::{AuthError, AuthFailure};
+use crate::auth::Permission;
 use crate::db::StoreError;
-use crate::domain::{AdminChange, DomainError, InvalidField, Resource, UniqueField};
+use crate::domain::{DomainError, Resource};
 use crate::limits;
 
 pub use crate::api::FieldError;
-
-/// The contract's 404 message for groups.
-pub const GROUP_NOT_FOUND: &str = "User group not found";
-/// The contract's 404 message for users.
-pub const USER_NOT_FOUND: &str = "User not found";
 
 /// Collects the bad fields of a request, so a 400 lists them all at once, up to a bound: a body
 /// of a million unknown members must not be answered with a million entries (the answer would
@@ -102,49 +111,38 @@ fn shortened(mut text: String, max: usize) -> String {
     text
 }
 
-/// Everything a request can fail with; each variant is one row of the contract's status table.
+/// Everything a request can fail with, as the problem itself; each variant is one row of the
+/// contract's status table, worded by each dialect's renderer.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 400: the request is malformed; the bad fields are listed (up to a bound).
+    /// 400: the request is malformed; the bad fields are listed (up to a bound), in the words
+    /// of the dialect whose parser found them.
     #[error("invalid input: {0:?}")]
     InvalidInput(FieldErrors),
-    /// 401: the signature checks failed, with the reason code of `signing.md`.
+    /// 401: the credentials were refused, with the reason code of `signing.md`.
     #[error("unauthorized: {}", .0.reason())]
     Unauthorized(AuthFailure),
-    /// 403: a missing permission or the state of the data refuses the change.
-    #[error("forbidden: {message}")]
-    Forbidden {
-        /// The contract's message.
-        message: Cow<'static, str>,
-        /// A machine-readable code, where the contract gives one.
-        reason: Option<&'static str>,
-        /// For a group that still has members: how many.
-        active_members: Option<i64>,
-    },
-    /// 404: the resource or route does not exist for this caller.
-    #[error("not found: {0}")]
-    NotFound(&'static str),
+    /// 403: the caller's access key does not hold the route's permission.
+    #[error("permission denied: {0}")]
+    PermissionDenied(Permission),
+    /// 403: the path names an organization that is not the caller's.
+    #[error("foreign organization")]
+    ForeignOrganization,
+    /// 404: no route matches the path.
+    #[error("route not found")]
+    RouteNotFound,
     /// 405: the route exists, the method does not; `allow` lists the methods that do.
     #[error("method not allowed")]
     MethodNotAllowed {
         /// The value of the `Allow` header.
         allow: &'static str,
     },
-    /// 409: a live row of the organization already holds this unique value (or a user to put
-    /// into a group is in another one).
-    #[error("conflict: {message}")]
-    Conflict {
-        /// The contract's message.
-        message: Cow<'static, str>,
-        /// The field holding the taken value.
-        field: &'static str,
-    },
-    /// 412: a conditional write (`If-Match`) found another version of the resource.
-    #[error("precondition failed")]
-    PreconditionFailed,
-    /// 422: an `Idempotency-Key` was used before for another request.
-    #[error("idempotency key reused")]
-    IdempotencyKeyReused,
+    /// What the domain refused (a record not found, a group with active members, the last
+    /// admin, a taken unique value, a field naming something that is not there, a bound, a
+    /// failed `If-Match`, a reused `Idempotency-Key`). The store's failures are not kept here:
+    /// converted with `From`, they become [`ApiError::Unavailable`] and [`ApiError::Internal`].
+    #[error(transparent)]
+    Domain(DomainError),
     /// 410: the change feed's events after the cursor were purged by the retention, up to and
     /// including `purged_through`: following on would skip them without a word.
     #[error("events up to {purged_through} were purged")]
@@ -210,48 +208,92 @@ impl ApiError {
         ApiError::Internal(cause.to_string())
     }
 
-    /// A 400 about one field.
+    /// A 400 about one field, in the words of the dialect that read it.
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         let mut errors = FieldErrors::new();
         errors.add(field, message);
         ApiError::InvalidInput(errors)
     }
 
-    /// The answer's machine-readable `reason`, where it has one (401, 429, some 403s): for
-    /// the access log.
+    /// A 404 for a record of this kind that the caller cannot see.
+    pub fn not_found(resource: Resource) -> Self {
+        ApiError::Domain(DomainError::NotFound(resource))
+    }
+
+    /// The answer's machine-readable cause, where it has one (401, 429, some 403s, 410, 412,
+    /// 422): for the access log. The same codes as the Onlive body's `reason`.
     pub fn reason(&self) -> Option<&str> {
         match self {
             ApiError::Unauthorized(failure) => Some(failure.reason()),
-            ApiError::Forbidden { reason, .. } => *reason,
+            ApiError::ForeignOrganization => Some("foreign_organization"),
+            ApiError::Domain(DomainError::HasActiveMembers { .. }) => {
+                Some("group_has_active_members")
+            }
+            ApiError::Domain(DomainError::PreconditionFailed) => Some("precondition_failed"),
+            ApiError::Domain(DomainError::IdempotencyKeyReused) => Some("idempotency_key_reused"),
             ApiError::TooManyRequests { .. } => Some("rate_limited"),
-            ApiError::PreconditionFailed => Some("precondition_failed"),
-            ApiError::IdempotencyKeyReused => Some("idempotency_key_reused"),
             ApiError::EventsPurged { .. } => Some("events_purged"),
+            ApiError::Outdated { .. } | ApiError::Domain(DomainError::Outdated { .. }) => {
+                Some("upgrade_required")
+            }
             _ => None,
         }
     }
 
-    /// A 403 with the contract's message and no further detail.
-    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError::Forbidden {
-            message: message.into(),
-            reason: None,
-            active_members: None,
+    /// Adds the headers of the answer that are no dialect's words: `Allow` on a 405,
+    /// `Retry-After` on a 503 and a 429, `Connection: close` on a 408.
+    pub fn add_headers(&self, response: &mut HttpResponseBuilder) {
+        match self {
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, *allow));
+            }
+            ApiError::Unavailable { .. } | ApiError::Domain(DomainError::Unavailable { .. }) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            ApiError::RequestTimeout { .. } => {
+                // The rest of the body may still come; the connection is not worth keeping.
+                response.insert_header((header::CONNECTION, "close"));
+            }
+            _ => {}
         }
     }
 }
 
+/// The status of each domain outcome, the same in every dialect.
+fn domain_status(error: &DomainError) -> StatusCode {
+    match error {
+        DomainError::NotFound(_) => StatusCode::NOT_FOUND,
+        DomainError::HasActiveMembers { .. } | DomainError::LastAdmin(_) => StatusCode::FORBIDDEN,
+        DomainError::Taken(_) | DomainError::MemberOfAnotherGroup { .. } => StatusCode::CONFLICT,
+        DomainError::InvalidInput(_)
+        | DomainError::TooManyMembersToRemove { .. }
+        | DomainError::TooManyToList { .. }
+        | DomainError::TooManyDeletedToList { .. }
+        | DomainError::PageTooDeep { .. } => StatusCode::BAD_REQUEST,
+        DomainError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+        DomainError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        DomainError::Unavailable { .. } | DomainError::Outdated { .. } => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The answer outside the nscale prefix is the Onlive one ([`crate::routes::onlive::error`]);
+/// under it, [`crate::routes::nscale::error::nscale_errors`] renders the dialect's own from the
+/// error attached to this response.
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::InvalidInput(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::PermissionDenied(_) | ApiError::ForeignOrganization => StatusCode::FORBIDDEN,
+            ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Domain(error) => domain_status(error),
             ApiError::EventsPurged { .. } => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -265,98 +307,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        let mut body = ErrorBody {
-            status_code: status.as_u16(),
-            message: String::new(),
-            reason: None,
-            active_members: None,
-            errors: None,
-            omitted_errors: None,
-        };
-        body.message = match self {
-            ApiError::InvalidInput(errors) => {
-                body.errors = Some(errors.shown.clone());
-                body.omitted_errors = (errors.omitted > 0).then_some(errors.omitted);
-                "Invalid input".to_owned()
-            }
-            ApiError::Unauthorized(failure) => {
-                body.reason = Some(failure.reason().to_owned());
-                "Invalid or missing authorization credentials".to_owned()
-            }
-            ApiError::Forbidden {
-                message,
-                reason,
-                active_members,
-            } => {
-                body.reason = reason.map(str::to_owned);
-                body.active_members = *active_members;
-                message.to_string()
-            }
-            ApiError::NotFound(message) => (*message).to_owned(),
-            ApiError::MethodNotAllowed { .. } => "Method not allowed".to_owned(),
-            ApiError::Conflict { message, field } => {
-                body.errors = Some(vec![FieldError {
-                    field: (*field).to_owned(),
-                    message: message.to_string(),
-                }]);
-                message.to_string()
-            }
-            ApiError::PreconditionFailed => {
-                body.reason = Some("precondition_failed".to_owned());
-                "The resource was changed since the version named in If-Match".to_owned()
-            }
-            ApiError::IdempotencyKeyReused => {
-                body.reason = Some("idempotency_key_reused".to_owned());
-                "Idempotency-Key was already used for a different request".to_owned()
-            }
-            ApiError::EventsPurged { purged_through } => {
-                body.reason = Some("events_purged".to_owned());
-                format!(
-                    "Events up to {purged_through} were purged by the retention: read the \
-                     current groups and users again, then follow the feed from after={purged_through}"
-                )
-            }
-            ApiError::PayloadTooLarge { .. } => "Request body is too large".to_owned(),
-            ApiError::UnsupportedMediaType => "Content-Type must be application/json".to_owned(),
-            ApiError::RequestTimeout { .. } => "Request body was not received in time".to_owned(),
-            ApiError::TooManyRequests { .. } => {
-                body.reason = Some("rate_limited".to_owned());
-                "Too many requests".to_owned()
-            }
-            ApiError::Unavailable { .. } => "Service temporarily unavailable".to_owned(),
-            ApiError::Outdated { found, known } => {
-                body.reason = Some("upgrade_required".to_owned());
-                format!(
-                    "This instance runs an older release than the database's schema \
-                     (generation {found}; it knows {known}) and writes nothing until it is \
-                     upgraded: send the request again (another instance serves it) and upgrade \
-                     this one"
-                )
-            }
-            ApiError::Internal(_) => "Internal server error".to_owned(),
-        };
-        let mut response = HttpResponse::build(status);
-        match self {
-            ApiError::MethodNotAllowed { allow } => {
-                response.insert_header((header::ALLOW, *allow));
-            }
-            ApiError::Unauthorized(_) => {
-                response.insert_header((header::WWW_AUTHENTICATE, crate::auth::header::SCHEME));
-            }
-            ApiError::Unavailable { .. } => {
-                response.insert_header((header::RETRY_AFTER, "1"));
-            }
-            ApiError::TooManyRequests { retry_after } => {
-                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
-            }
-            ApiError::RequestTimeout { .. } => {
-                // The rest of the body may still come; the connection is not worth keeping.
-                response.insert_header((header::CONNECTION, "close"));
-            }
-            _ => {}
-        }
-        response.content_type(crate::routes::JSON_UTF8).json(body)
+        crate::routes::onlive::error::answer(self)
     }
 }
 
@@ -389,99 +340,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// The Onlive answer of each domain error: the contract's status, message and details.
+/// A domain outcome as it is: the refusals stay [`ApiError::Domain`] for each dialect to word;
+/// the store's failures become the 503 and the 500 every other layer's failures are.
 impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         match error {
-            DomainError::NotFound(Resource::Group) => ApiError::NotFound(GROUP_NOT_FOUND),
-            DomainError::NotFound(Resource::User) => ApiError::NotFound(USER_NOT_FOUND),
-            DomainError::HasActiveMembers { count } => ApiError::Forbidden {
-                message: "Cannot delete user group with active members".into(),
-                reason: Some("group_has_active_members"),
-                active_members: Some(count),
-            },
-            DomainError::LastAdmin(AdminChange::Delete) => {
-                ApiError::forbidden("Cannot delete the organization's last admin user")
-            }
-            DomainError::LastAdmin(AdminChange::Demote) => {
-                ApiError::forbidden("Cannot demote the organization's last admin user")
-            }
-            DomainError::Taken(UniqueField::GroupName) => ApiError::Conflict {
-                message: "A user group with this name already exists".into(),
-                field: "name",
-            },
-            DomainError::Taken(UniqueField::GroupExternalId) => ApiError::Conflict {
-                message: "A user group with this externalId already exists".into(),
-                field: "externalId",
-            },
-            DomainError::Taken(UniqueField::UserEmail) => ApiError::Conflict {
-                message: "A user with this email already exists".into(),
-                field: "email",
-            },
-            DomainError::InvalidInput(fields) => {
-                let mut errors = FieldErrors::new();
-                for field in fields {
-                    match field {
-                        InvalidField::GroupToJoin => errors.add(
-                            "userGroupId",
-                            format!(
-                                "userGroupId must name an existing user group ({GROUP_NOT_FOUND})"
-                            ),
-                        ),
-                        // The three below come only from the nscale dialect's fields, which
-                        // name them (nscale.md: "role ID … does not exist").
-                        InvalidField::UnknownRole(id) => {
-                            errors.add("spec.roleIDs", format!("role ID {id} does not exist"))
-                        }
-                        InvalidField::UnknownServiceAccount(id) => errors.add(
-                            "spec.serviceAccountIDs",
-                            format!("service account ID {id} does not exist or is revoked"),
-                        ),
-                        InvalidField::UnknownUser(id) => {
-                            errors.add("spec.userIDs", format!("user ID {id} does not exist"))
-                        }
-                    }
-                }
-                ApiError::InvalidInput(errors)
-            }
-            DomainError::MemberOfAnotherGroup { user_id } => ApiError::Conflict {
-                message: format!("User {user_id} is a member of another user group").into(),
-                field: "userIDs",
-            },
-            DomainError::TooManyMembersToRemove { max } => ApiError::invalid_field(
-                "spec.userIDs",
-                format!(
-                    "spec.userIDs would take over {max} members out of the group; one write \
-                     takes out at most {max}: keep more, or use PUT /api/v1/users/{{id}} \
-                     {{\"userGroupId\": null}}"
-                ),
-            ),
-            DomainError::TooManyToList { max } => ApiError::invalid_field(
-                "organizationID",
-                format!(
-                    "the organization has more than {max} live groups, more than one answer \
-                     lists; list them page by page with GET /api/v1/user-groups"
-                ),
-            ),
-            DomainError::TooManyDeletedToList { max } => ApiError::invalid_field(
-                "showDeleted",
-                format!(
-                    "the organization has more than {max} deleted groups, more than one answer \
-                     lists; list them page by page with GET /api/v1/deleted-user-groups"
-                ),
-            ),
-            DomainError::PageTooDeep { max_page } => ApiError::invalid_field(
-                "page",
-                format!(
-                    "page must be at most {max_page} at this limit; page further with cursor \
-                     (each page's nextCursor)"
-                ),
-            ),
-            DomainError::PreconditionFailed => ApiError::PreconditionFailed,
-            DomainError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
             DomainError::Unavailable { cause, .. } => ApiError::Unavailable { cause },
             DomainError::Outdated { found, known } => ApiError::Outdated { found, known },
             DomainError::Internal(cause) => ApiError::Internal(cause),
+            refusal => ApiError::Domain(refusal),
         }
     }
 }

@@ -200,7 +200,7 @@ pub fn next_cursor(
 
 /// 404 for a path no route matches (`"Route not found"`).
 pub async fn route_not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("Route not found"))
+    Err(ApiError::RouteNotFound)
 }
 
 /// A stored time as the contract's text (`2025-05-22T10:30:00Z`).

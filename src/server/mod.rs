@@ -51,7 +51,7 @@ fn request_id_of(headers: &actix_web::http::header::HeaderMap) -> String {
 /// The answer to a request target that is not a path (`OPTIONS *`): it matches no scope, so
 /// the request-id middleware does not see it and the id is added here.
 async fn target_not_a_path(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
-    let mut response = ApiError::NotFound("Route not found").error_response();
+    let mut response = ApiError::RouteNotFound.error_response();
     if let Ok(value) = HeaderValue::from_str(&request_id_of(req.headers())) {
         response.headers_mut().insert(REQUEST_ID, value);
     }

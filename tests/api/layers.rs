@@ -99,3 +99,99 @@ fn no_module_imports_from_a_layer_above_its_own() {
         upward.join("\n")
     );
 }
+
+/// The code of a Rust source: its text before the unit tests, without `//` comments (a
+/// comment may name anything).
+fn code_of(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+    text.lines()
+        .map(|line| line.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The texts of the string literals in `code`, cut at each `{…}` placeholder and each line
+/// continuation, so a sentence of a `format!` is found in pieces.
+fn literal_pieces(code: &str) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut current: Option<String> = None;
+    let mut chars = code.chars();
+    while let Some(c) = chars.next() {
+        match (&mut current, c) {
+            (None, '"') => current = Some(String::new()),
+            (None, _) => {}
+            (Some(text), '"') => {
+                pieces.push(std::mem::take(text));
+                current = None;
+            }
+            (Some(text), '\\') => match chars.next() {
+                Some('\n') => pieces.push(std::mem::take(text)),
+                Some(escaped) => text.push(escaped),
+                None => {}
+            },
+            (Some(text), '{' | '}') => pieces.push(std::mem::take(text)),
+            (Some(text), c) => text.push(c),
+        }
+    }
+    pieces
+        .into_iter()
+        .map(|piece| piece.trim().to_owned())
+        .collect()
+}
+
+/// Each dialect words every error itself from the neutral `ApiError`: the nscale dialect names
+/// nothing of the Onlive renderer (its module, its constants, its sentences), so changing an
+/// Onlive message cannot change an nscale answer; and the Onlive renderer names nothing of the
+/// nscale one.
+#[test]
+fn the_nscale_dialect_reads_none_of_the_onlive_answers_words() {
+    let routes = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+    let onlive = code_of(&routes.join("onlive/error.rs"));
+    let constants: Vec<String> = onlive
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("pub const "))
+        .filter_map(|rest| rest.split(':').next())
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        constants.iter().any(|c| c == "GROUP_NOT_FOUND"),
+        "{constants:?}"
+    );
+    // The Onlive sentences begin with a capital; the nscale ones do not.
+    let sentences: Vec<String> = literal_pieces(&onlive)
+        .into_iter()
+        .filter(|p| p.len() >= 12 && p.contains(' '))
+        .filter(|p| p.starts_with(|c: char| c.is_ascii_uppercase()))
+        .collect();
+    assert!(
+        sentences.iter().any(|s| s == "User group not found"),
+        "{sentences:?}"
+    );
+
+    let mut files = Vec::new();
+    sources(&routes.join("nscale"), Some("nscale"), &mut files);
+    assert!(files.len() >= 4, "{files:?}");
+    let mut found = Vec::new();
+    for (_, path) in &files {
+        let code = code_of(path);
+        let name = path.strip_prefix(&routes).unwrap().display();
+        if code.contains("onlive::") {
+            found.push(format!("{name} uses the onlive module"));
+        }
+        for constant in &constants {
+            if code.contains(constant.as_str()) {
+                found.push(format!("{name} uses {constant}"));
+            }
+        }
+        for sentence in &sentences {
+            if code.contains(sentence.as_str()) {
+                found.push(format!("{name} has the Onlive text {sentence:?}"));
+            }
+        }
+    }
+    if onlive.contains("nscale") {
+        found.push("onlive/error.rs names the nscale dialect".to_owned());
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

@@ -2,10 +2,12 @@
 //! [`nscale_errors`], the one place every error under `/api/v1/organizations` takes that shape.
 //!
 //! The handlers, the authentication middleware and the route table answer with [`ApiError`]s,
-//! whichever dialect the path belongs to; the middleware reads the error attached to a response
-//! under the dialect's prefix and rewrites the answer's status, body and headers in the
-//! dialect's words, so no handler carries a second copy of the answer table. The response keeps
-//! its attached error, so the access log, the metrics and the 5xx log see the same cause.
+//! whichever dialect the path belongs to. An `ApiError` is the problem itself (a domain refusal,
+//! a missing permission, an authentication, transport or store failure), not an answer: the
+//! middleware reads the error attached to a response under the dialect's prefix and [`describe`]
+//! words every variant in the dialect's own terms (its field names such as `spec.roleIDs`,
+//! its lowercase texts), never by reading the Onlive answer's texts. The response keeps its
+//! attached error, so the access log, the metrics and the 5xx log see the same cause.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -18,8 +20,8 @@ use actix_web::{Error, HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::auth::AuthFailure;
-use crate::routes::error::{GROUP_NOT_FOUND, USER_NOT_FOUND};
-use crate::routes::ApiError;
+use crate::domain::{AdminChange, DomainError, InvalidField, Resource, UniqueField};
+use crate::routes::{ApiError, FieldErrors};
 
 /// The body of every non-2xx answer of the dialect (RFC 6749 §5.2 for the token endpoint).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -60,7 +62,7 @@ pub fn is_nscale_path(path: &str) -> bool {
 /// challenge of a 401.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NscaleAnswer {
-    /// The HTTP status (the Onlive one, except where the dialect's table differs: none today).
+    /// The HTTP status: the problem's, the same in every dialect.
     pub status: StatusCode,
     /// The `error` code of the dialect's table.
     pub code: &'static str,
@@ -94,17 +96,7 @@ pub fn describe(error: &ApiError) -> NscaleAnswer {
     let status = error.status_code();
     let mut challenge = None;
     let description = match error {
-        ApiError::InvalidInput(errors) => {
-            let mut text = errors
-                .iter()
-                .map(|e| e.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; ");
-            if errors.omitted() > 0 {
-                text.push_str(&format!(" (and {} more)", errors.omitted()));
-            }
-            text
-        }
+        ApiError::InvalidInput(errors) => listed(errors),
         ApiError::Unauthorized(failure) => match failure {
             AuthFailure::MissingAuthorization => {
                 challenge = Some("Bearer");
@@ -126,42 +118,23 @@ pub fn describe(error: &ApiError) -> NscaleAnswer {
                 format!("signature validation failed: {}", signature.reason())
             }
         },
-        ApiError::Forbidden {
-            reason: Some("group_has_active_members"),
-            ..
-        } => "cannot delete group with active members".to_owned(),
-        ApiError::Forbidden { message, .. } => message.to_string(),
-        ApiError::NotFound(message) => match *message {
-            GROUP_NOT_FOUND => "group not found".to_owned(),
-            USER_NOT_FOUND => "user not found".to_owned(),
-            _ => "route not found".to_owned(),
-        },
+        ApiError::PermissionDenied(_) => "operation is not allowed by rbac".to_owned(),
+        ApiError::ForeignOrganization => "access to this organization is forbidden".to_owned(),
+        ApiError::RouteNotFound => "route not found".to_owned(),
         ApiError::MethodNotAllowed { .. } => "method not allowed".to_owned(),
-        ApiError::Conflict { field: "name", .. } => {
-            "a live group of the organization already has this name".to_owned()
-        }
-        ApiError::Conflict { message, .. } => lower_first(message),
+        ApiError::Domain(refusal) => domain(refusal),
         ApiError::PayloadTooLarge { limit } => {
             format!("request body is over the limit of {limit} bytes")
         }
         ApiError::UnsupportedMediaType => "content type must be application/json".to_owned(),
         ApiError::RequestTimeout { .. } => "request body was not received in time".to_owned(),
-        ApiError::PreconditionFailed => {
-            "the resource changed since the ETag given in If-Match".to_owned()
-        }
-        ApiError::IdempotencyKeyReused => {
-            "this Idempotency-Key was used with another request".to_owned()
-        }
         ApiError::EventsPurged { purged_through } => {
             format!("events up to {purged_through} were purged by the retention")
         }
         ApiError::TooManyRequests { .. } => "too many requests".to_owned(),
-        ApiError::Unavailable { .. } => "service temporarily unavailable".to_owned(),
-        ApiError::Outdated { found, known } => format!(
-            "this instance runs an older release than the database's schema (generation \
-             {found}; it knows {known}) and writes nothing until it is upgraded"
-        ),
-        ApiError::Internal(_) => "internal server error".to_owned(),
+        ApiError::Unavailable { .. } => UNAVAILABLE.to_owned(),
+        ApiError::Outdated { found, known } => outdated(*found, *known),
+        ApiError::Internal(_) => INTERNAL.to_owned(),
     };
     NscaleAnswer {
         status,
@@ -171,12 +144,127 @@ pub fn describe(error: &ApiError) -> NscaleAnswer {
     }
 }
 
-/// The Onlive message with its first letter in lowercase, as the dialect writes its texts.
-fn lower_first(message: &str) -> String {
-    let mut chars = message.chars();
-    chars.next().map_or_else(String::new, |first| {
-        first.to_lowercase().chain(chars).collect()
-    })
+const UNAVAILABLE: &str = "service temporarily unavailable";
+const INTERNAL: &str = "internal server error";
+
+/// A 400's description: every listed message, `; `-separated, and how many more there were.
+fn listed(errors: &FieldErrors) -> String {
+    let mut text = errors
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    if errors.omitted() > 0 {
+        text.push_str(&format!(" (and {} more)", errors.omitted()));
+    }
+    text
+}
+
+/// The description of a domain refusal, in the dialect's words and field names. A 400 is
+/// collected as the dialect's parser collects its own (bounded, each message cut alike).
+fn domain(refusal: &DomainError) -> String {
+    let one_field = |field: &str, message: String| {
+        let mut errors = FieldErrors::new();
+        errors.add(field, message);
+        listed(&errors)
+    };
+    match refusal {
+        DomainError::NotFound(Resource::Group) => "group not found".to_owned(),
+        DomainError::NotFound(Resource::User) => "user not found".to_owned(),
+        DomainError::HasActiveMembers { .. } => {
+            "cannot delete group with active members".to_owned()
+        }
+        // No route of the dialect changes a user; worded for completeness.
+        DomainError::LastAdmin(AdminChange::Delete) => {
+            "cannot delete the organization's last admin user".to_owned()
+        }
+        DomainError::LastAdmin(AdminChange::Demote) => {
+            "cannot demote the organization's last admin user".to_owned()
+        }
+        DomainError::Taken(UniqueField::GroupName) => {
+            "a live group of the organization already has this name".to_owned()
+        }
+        DomainError::Taken(UniqueField::GroupExternalId) => {
+            "a user group with this externalId already exists".to_owned()
+        }
+        DomainError::Taken(UniqueField::UserEmail) => {
+            "a user with this email already exists".to_owned()
+        }
+        DomainError::MemberOfAnotherGroup { user_id } => {
+            format!("user {user_id} is a member of another user group")
+        }
+        DomainError::InvalidInput(fields) => {
+            let mut errors = FieldErrors::new();
+            for field in fields {
+                match field {
+                    // nscale.md: "role ID … does not exist".
+                    InvalidField::UnknownRole(id) => {
+                        errors.add("spec.roleIDs", format!("role ID {id} does not exist"))
+                    }
+                    InvalidField::UnknownServiceAccount(id) => errors.add(
+                        "spec.serviceAccountIDs",
+                        format!("service account ID {id} does not exist or is revoked"),
+                    ),
+                    InvalidField::UnknownUser(id) => {
+                        errors.add("spec.userIDs", format!("user ID {id} does not exist"))
+                    }
+                    // No route of the dialect moves a user; worded for completeness.
+                    InvalidField::GroupToJoin => {
+                        errors.add("group", "the group to join does not exist")
+                    }
+                }
+            }
+            listed(&errors)
+        }
+        DomainError::TooManyMembersToRemove { max } => one_field(
+            "spec.userIDs",
+            format!(
+                "spec.userIDs would take over {max} members out of the group; one write \
+                 takes out at most {max}: keep more, or use PUT /api/v1/users/{{id}} \
+                 {{\"userGroupId\": null}}"
+            ),
+        ),
+        DomainError::TooManyToList { max } => one_field(
+            "organizationID",
+            format!(
+                "the organization has more than {max} live groups, more than one answer \
+                 lists; list them page by page with GET /api/v1/user-groups"
+            ),
+        ),
+        DomainError::TooManyDeletedToList { max } => one_field(
+            "showDeleted",
+            format!(
+                "the organization has more than {max} deleted groups, more than one answer \
+                 lists; list them page by page with GET /api/v1/deleted-user-groups"
+            ),
+        ),
+        DomainError::PageTooDeep { max_page } => one_field(
+            "page",
+            format!(
+                "page must be at most {max_page} at this limit; page further with cursor \
+                 (each page's nextCursor)"
+            ),
+        ),
+        DomainError::PreconditionFailed => {
+            "the resource changed since the ETag given in If-Match".to_owned()
+        }
+        DomainError::IdempotencyKeyReused => {
+            "this Idempotency-Key was used with another request".to_owned()
+        }
+        // Converted to `ApiError::Unavailable` and `ApiError::Internal` on the way up; worded
+        // the same should one be built by hand.
+        DomainError::Unavailable { .. } => UNAVAILABLE.to_owned(),
+        DomainError::Outdated { found, known } => outdated(*found, *known),
+        DomainError::Internal(_) => INTERNAL.to_owned(),
+    }
+}
+
+/// The 503 of an instance older than the database's schema, in the dialect's words.
+fn outdated(found: i64, known: i64) -> String {
+    format!(
+        "this instance runs an older release than the database's schema (generation {found}; \
+         it knows {known}) and writes nothing until it is upgraded"
+    )
 }
 
 /// Rewrites every non-2xx answer under [`PREFIX`] in the dialect's shape: the status, body and
@@ -275,6 +363,46 @@ mod tests {
                 "{status}"
             );
         }
+    }
+
+    #[test]
+    fn a_group_with_active_members_is_a_403_in_the_dialects_words() {
+        let answer = describe(&ApiError::from(DomainError::HasActiveMembers { count: 2 }));
+
+        assert_eq!(
+            answer,
+            NscaleAnswer {
+                status: StatusCode::FORBIDDEN,
+                code: "forbidden",
+                description: "cannot delete group with active members".to_owned(),
+                challenge: None,
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_members_are_named_by_the_dialects_fields() {
+        let answer = describe(&ApiError::from(DomainError::InvalidInput(vec![
+            InvalidField::UnknownRole("r".to_owned()),
+            InvalidField::UnknownUser("u".to_owned()),
+        ])));
+
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+        assert_eq!(answer.code, "invalid_request");
+        assert_eq!(
+            answer.description,
+            "role ID r does not exist; user ID u does not exist"
+        );
+    }
+
+    #[test]
+    fn a_missing_permission_is_the_dialects_rbac_refusal() {
+        let answer = describe(&ApiError::PermissionDenied(
+            crate::auth::Permission::UserGroupsDelete,
+        ));
+
+        assert_eq!(answer.code, "forbidden");
+        assert_eq!(answer.description, "operation is not allowed by rbac");
     }
 
     #[test]

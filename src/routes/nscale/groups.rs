@@ -26,7 +26,8 @@ use crate::domain::group::Members;
 use crate::domain::lifecycle::{self, IfMatch};
 use crate::domain::purge;
 use crate::domain::{
-    group, rules, DomainError, Group, GroupChanges, GroupId, NewGroup, OrganizationId, UserId,
+    group, rules, DomainError, Group, GroupChanges, GroupId, NewGroup, OrganizationId, Resource,
+    UserId,
 };
 use crate::limits;
 use crate::routes::input::{
@@ -45,19 +46,14 @@ pub fn check_organization(req: &HttpRequest, caller: &Caller) -> Result<(), ApiE
     if asked.as_deref() == Some(caller.organization_id().as_str()) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden {
-            message: "access to this organization is forbidden".into(),
-            reason: Some("foreign_organization"),
-            active_members: None,
-        })
+        Err(ApiError::ForeignOrganization)
     }
 }
 
-/// 403 "operation is not allowed by rbac" unless the caller's key holds `permission`.
+/// 403 (worded "operation is not allowed by rbac" by [`super::error`]) unless the caller's key
+/// holds `permission`.
 pub fn require(caller: &Caller, permission: Permission) -> Result<(), ApiError> {
-    caller
-        .require(permission)
-        .map_err(|_| ApiError::forbidden("operation is not allowed by rbac"))
+    caller.require(permission)
 }
 
 /// `{groupid}` as a group id; anything that is not a UUID names no group (404).
@@ -66,7 +62,7 @@ fn group_id(req: &HttpRequest) -> Result<GroupId, ApiError> {
         .get("groupid")
         .and_then(parse_uuid)
         .map(GroupId::from)
-        .ok_or(ApiError::NotFound(crate::routes::error::GROUP_NOT_FOUND))
+        .ok_or(ApiError::not_found(Resource::Group))
 }
 
 /// True for a Kubernetes label value: `^[0-9A-Za-z](?:[0-9A-Za-z-_.]{0,61}[0-9A-Za-z])?$`.

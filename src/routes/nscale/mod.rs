@@ -3,8 +3,8 @@
 //! Onlive routes (`../shared/spec/nscale.md`, summarized in `docs/nscale.md`). This module maps
 //! shapes and errors only: every rule about groups and users is the domain's.
 //!
-//! - [`error`]: the dialect's error body, `{"error", "error_description"}`, and the mapping of
-//!   every [`crate::routes::ApiError`] to it.
+//! - [`error`]: the dialect's error body, `{"error", "error_description"}`, and its wording of
+//!   every [`crate::routes::ApiError`] (never read from the Onlive answer).
 //! - [`groups`]: the five group routes; [`roles`]: the built-in roles.
 //! - [`token`]: `POST /oauth2/v2/token` (client credentials), unsigned.
 
