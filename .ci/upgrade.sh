@@ -130,8 +130,9 @@ old=$started
 key="$(full_key "$work/usergroups-previous" "$dir" "$url")"
 id="${key% *}"; secret="${key#* }"
 "$work/driver" seed "http://127.0.0.1:$old_port" "$id" "$secret"
-# The load goes to both addresses; the new one refuses connections until it starts, the old one
-# after it stops, and a refused request goes to the other (as a load balancer would).
+# The load goes to both addresses; the new one refuses connections until it starts, and a refused
+# request goes to the other (as a load balancer would). The old one is drained (taken out of the
+# rotation) a second before it is stopped, as the procedure says.
 "$work/driver" load 16 "$id" "$secret" "$work/load.json" \
   "http://127.0.0.1:$old_port" "http://127.0.0.1:$new_port" &
 load=$!
@@ -139,6 +140,9 @@ sleep 4
 start rolling-new "$work/usergroups-new" "$dir" "$url" "$new_port"
 new=$started
 sleep 6
+# The procedure's step 3: out of the load balancer's rotation first, then SIGTERM.
+echo "http://127.0.0.1:$old_port" > "$work/load.json.drain"
+sleep 1
 stop "$old"
 wait "$load"
 (cd "$dir" && DATABASE_URL="$url" "$work/usergroups-new" recount)

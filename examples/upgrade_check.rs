@@ -349,9 +349,12 @@ struct Written {
     live: bool,
 }
 
-/// The instances in turn; a request no instance answers is a failure.
+/// The instances in turn; a request no instance answers is a failure. An instance can be taken
+/// out of the rotation before it is stopped, as a load balancer drains one ([`Fleet::drain`]).
 struct Fleet {
     apis: Vec<Api>,
+    /// Per instance: true once it is out of the rotation.
+    drained: Vec<AtomicBool>,
     next: std::sync::atomic::AtomicUsize,
 }
 
@@ -366,7 +369,11 @@ impl Fleet {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let mut errors = Vec::new();
         for i in 0..self.apis.len() * 3 {
-            let api = &self.apis[(start + i) % self.apis.len()];
+            let index = (start + i) % self.apis.len();
+            if self.drained[index].load(Ordering::Relaxed) {
+                continue;
+            }
+            let api = &self.apis[index];
             match api.call(method, target, body, if_match) {
                 Ok(answer) => return Ok(answer),
                 // Refused: nothing was sent; a load balancer would try another instance.
@@ -379,13 +386,39 @@ impl Fleet {
         }
         Err(format!("no instance answered: {errors:?}"))
     }
+
+    /// Takes the instances whose URLs `drain_file` lists (one a line) out of the rotation, as a
+    /// load balancer does before an instance is stopped: a request sent on a kept-alive
+    /// connection just as the stopping instance closes it would be lost in transit, which no
+    /// server can prevent and the upgrade procedure avoids by draining first.
+    fn drain(&self, urls: &[String], drain_file: &str) {
+        let listed = std::fs::read_to_string(drain_file).unwrap_or_default();
+        for (url, drained) in urls.iter().zip(&self.drained) {
+            if listed.lines().any(|line| line.trim() == url) {
+                drained.store(true, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 fn load(seconds: u64, key: &str, secret: &str, state: &str, urls: &[String]) {
     let fleet = Arc::new(Fleet {
         apis: urls.iter().map(|u| Api::new(u, key, secret)).collect(),
+        drained: urls.iter().map(|_| AtomicBool::new(false)).collect(),
         next: Default::default(),
     });
+    // `<state>.drain` lists the instances the script takes out of the rotation.
+    let drainer = {
+        let (fleet, urls, drain_file) =
+            (Arc::clone(&fleet), urls.to_vec(), format!("{state}.drain"));
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(seconds);
+            while Instant::now() < deadline {
+                fleet.drain(&urls, &drain_file);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
     let start_after = last_sequence(&fleet);
     let written: Arc<Mutex<BTreeMap<String, Written>>> = Arc::default();
     let failures: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -483,6 +516,7 @@ fn load(seconds: u64, key: &str, secret: &str, state: &str, urls: &[String]) {
     for worker in workers {
         let _ = worker.join();
     }
+    let _ = drainer.join();
     let written = written.lock().unwrap().clone();
     let failures = failures.lock().unwrap().clone();
     let writes: u64 = written.values().map(|w| w.writes).sum();
