@@ -251,15 +251,6 @@ impl NewUser {
 }
 
 impl User {
-    /// The organization's live user `id`; [`DomainError::NotFound`] when there is none.
-    pub fn get(
-        conn: &mut DbConnection,
-        organization_id: &OrganizationId,
-        id: &UserId,
-    ) -> Result<User, DomainError> {
-        User::find(conn, organization_id, id)?.ok_or(DomainError::NotFound(Resource::User))
-    }
-
     /// The organization's live user `id`, if any.
     pub fn find(
         conn: &mut DbConnection,
