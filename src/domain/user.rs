@@ -125,12 +125,20 @@ impl<'a> From<&'a User> for UserRow<'a> {
     }
 }
 
-/// The one filter every read of users uses: the organization's live users.
+/// The one "not deleted" filter of users. Every read of live users uses it: inside
+/// [`visible_to`], or alone where the rows are already bounded another way (a group's members,
+/// found through the group's index).
+#[diesel::dsl::auto_type]
+pub fn not_deleted() -> _ {
+    users::deleted_at.is_null()
+}
+
+/// The filter of the organization's live users, which every read of them by organization uses.
 #[diesel::dsl::auto_type(no_type_alias)]
 pub fn visible_to<'a>(organization_id: &'a OrganizationId) -> _ {
     users::organization_id
         .eq(organization_id)
-        .and(users::deleted_at.is_null())
+        .and(not_deleted())
 }
 
 /// Takes the shared lock on the group a user is joining, so a concurrent delete of that group
@@ -294,7 +302,7 @@ impl User {
                     .filter(
                         sql::<Bool>("+users.organization_id = ")
                             .bind::<Text, _>(organization_id)
-                            .and(users::deleted_at.is_null()),
+                            .and(not_deleted()),
                     )
                     .into_boxed(),
                 None => users::table
