@@ -393,7 +393,7 @@ impl Group {
                 Window::Offset(offset) => query.offset(offset),
                 Window::After(after) => query.filter(
                     sql::<Bool>("(user_groups.created_at, user_groups.id) < (")
-                        .bind::<Timestamp, _>(after.created_at)
+                        .bind::<Timestamp, _>(after.sort_time)
                         .sql(", ")
                         .bind::<Text, _>(after.id.clone())
                         .sql(")"),
@@ -403,7 +403,7 @@ impl Group {
         };
         paged(conn, page, start, known_total, count, load, |g: &Group| {
             Position {
-                created_at: g.created_at,
+                sort_time: g.created_at,
                 id: g.id.as_str().to_owned(),
             }
         })

@@ -359,7 +359,7 @@ impl User {
                 Window::Offset(offset) => query.offset(offset),
                 Window::After(after) => query.filter(
                     sql::<Bool>("(users.created_at, users.id) < (")
-                        .bind::<Timestamp, _>(after.created_at)
+                        .bind::<Timestamp, _>(after.sort_time)
                         .sql(", ")
                         .bind::<Text, _>(after.id.clone())
                         .sql(")"),
@@ -369,7 +369,7 @@ impl User {
         };
         paged(conn, page, start, known_total, count, load, |u: &User| {
             Position {
-                created_at: u.created_at,
+                sort_time: u.created_at,
                 id: u.id.as_str().to_owned(),
             }
         })

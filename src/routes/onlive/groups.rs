@@ -268,7 +268,7 @@ pub async fn list_groups(
         .await?
     };
     let fitted = fit_page(listed, &start, group_body, |g: &Group| Position {
-        created_at: g.created_at,
+        sort_time: g.created_at,
         id: g.id.as_str().to_owned(),
     })?;
     let next = next_cursor(&state, &scope, page, fitted.next.as_ref())?;

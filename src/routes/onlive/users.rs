@@ -331,7 +331,7 @@ pub async fn list_users(
         &start,
         |user| Ok(user_body(user)),
         |u: &User| Position {
-            created_at: u.created_at,
+            sort_time: u.created_at,
             id: u.id.as_str().to_owned(),
         },
     )?;
