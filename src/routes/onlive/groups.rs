@@ -15,11 +15,11 @@ use crate::domain::{
     lifecycle, rules, view, Group, GroupChanges, GroupId, NewGroup, OrganizationId,
 };
 use crate::limits;
+use crate::routes::conditional::{if_match, with_etag, Created};
 use crate::routes::cursor::{List, Scope};
 use crate::routes::input::{
     check_length, id_only, no_query, path_id, report_rule, require_json, JsonObject, Query,
 };
-use crate::routes::lifecycle::{if_match, with_etag, Created};
 use crate::routes::ApiError;
 use crate::routes::Caller;
 use crate::routes::{fit_page, json_response, list_start, next_cursor, page_of};

@@ -1,6 +1,6 @@
-//! What the Onlive routes add to a request for the lifecycle: the caller as the [`Actor`] of its
-//! changes, the `ETag` of an answer, the `If-Match` condition of a write, and the
-//! `Idempotency-Key` of a create ([`Caller::create`]).
+//! Conditional and idempotent writes, as the Onlive routes read and answer them: the `ETag` of
+//! an answer, the `If-Match` condition of a write, the `Idempotency-Key` of a create
+//! ([`Caller::create`]), and the caller as the [`Actor`] of its changes.
 //!
 //! `If-Match` and `Idempotency-Key` change what a write does, so a signed request must cover
 //! both by its signature (listed in `SignedHeaders`): otherwise anyone on the path could add,
