@@ -7,7 +7,7 @@
 //! Each record has its row type (`Group`), its insert type (`NewGroup`) and its changes
 //! (`GroupChanges`), with the queries as functions on them, and the row locks that make its
 //! check-then-act writes atomic beside them. Every read of live rows goes through one "not
-//! deleted" filter per table ([`group::not_deleted`], [`user::not_deleted`], most often inside
+//! deleted" filter per table ([`group::not_deleted()`], [`user::not_deleted()`], most often inside
 //! the organization's `visible_to`), so no query can forget the soft delete.
 //!
 //! The lifecycle lives beside the core in its own modules: [`lifecycle`] wraps each write with
