@@ -14,8 +14,8 @@
 //!    middleware words every `ApiError` under `/api/v1/organizations`), each with its own error
 //!    renderer (`error`). Beside them what both use: `Caller`, input parsing, `ApiError` (the
 //!    neutral problem: a domain, store or authentication error, a missing permission, a
-//!    transport failure; no dialect's words), the cursors, the lifecycle's headers (`ETag`,
-//!    `If-Match`, `Idempotency-Key`), and `health`.
+//!    transport failure; no dialect's words), the cursors, `conditional` (the headers of
+//!    conditional and idempotent writes: `ETag`, `If-Match`, `Idempotency-Key`), and `health`.
 //! 5. `state`: what every request reaches (pool, master keys, limits); `rate_limit`.
 //! 6. `auth`: the ONLIVESITE scheme: parsing, canonical request, signer, and `verify`, which
 //!    yields a `Principal` or an `AuthError`; `bearer`, the nscale dialect's tokens, which

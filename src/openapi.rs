@@ -9,7 +9,7 @@
 //! then served as the same bytes. `tests/api/openapi.rs` checks it against the routes that
 //! [`crate::server::configure`] registers and validates every example in it against its schema.
 
-mod lifecycle;
+mod conditional;
 
 use std::sync::OnceLock;
 
@@ -25,7 +25,7 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, ToResponse};
 
-use lifecycle::LifecycleHeaders;
+use conditional::ConditionalHeaders;
 
 use crate::api::nscale::{
     GroupRead, GroupReadMetadata, GroupReadSpec, GroupWrite, GroupWriteMetadata, GroupWriteSpec,
@@ -194,7 +194,7 @@ longer than the request timeout (10 seconds by default) is answered 408.";
             NscaleUnavailable,
         ),
     ),
-    modifiers(&Signing, &LifecycleHeaders, &SignedAnswers, &RequestIdHeader),
+    modifiers(&Signing, &ConditionalHeaders, &SignedAnswers, &RequestIdHeader),
     tags(
         (name = "user-groups",
             description = "User groups: create, list, read, partially update and soft-delete."),

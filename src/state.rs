@@ -13,7 +13,13 @@ use crate::secrets::Keyring;
 /// The lifetime of a bearer token unless configured (`USERGROUPS_TOKEN_TTL_SECONDS`).
 pub const DEFAULT_TOKEN_TTL_SECONDS: u64 = 3600;
 
-/// Limits every request is held to.
+/// What every request is held to: the configured limits (body size, clock skew, request
+/// timeout, token lifetime, retention) and, beside them, the live state two of them keep.
+/// [`rate_limits`](Limits::rate_limits) holds each access key's token buckets and
+/// [`failed_token_attempts`](Limits::failed_token_attempts) the token endpoint's failure counts;
+/// both are shared handles, so every clone of one `Limits` (each worker's [`AppState`]) counts
+/// into the same buckets, while a `Limits` built anew (a configuration read, a test's
+/// `Limits { .., ..Limits::default() }`) starts with empty ones.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest accepted body in bytes (413 above).
@@ -69,7 +75,7 @@ impl Default for Limits {
 pub struct AppState {
     /// The database pool.
     pub pool: DbPool,
-    /// Request limits.
+    /// The configured limits and the live rate-limit counters ([`Limits`]).
     pub limits: Limits,
     /// The master keys access-key secrets are opened with ([`crate::secrets`]).
     pub master_keys: Keyring,

@@ -207,6 +207,8 @@ fn run(command: Command) -> Result<(), Box<dyn Error>> {
 fn open(database: &DatabaseArgs) -> Result<DbPool, Box<dyn Error>> {
     let mut options = PoolOptions::for_url(&database.database_url);
     options.max_size = 1;
+    // Commands write through their one connection (`db::write_transaction`), never `db::write`.
+    options.sqlite_writer = false;
     let pool = db::init(&database.database_url, options)?;
     // A command of an older release than the database's schema changes nothing.
     db::check_generation(&mut *pool.get()?)?;

@@ -301,6 +301,10 @@ pub struct PoolOptions {
     /// request answered 503 (PostgreSQL `statement_timeout` and `lock_timeout`, SQLite
     /// `busy_timeout`).
     pub statement_timeout: Duration,
+    /// On SQLite, whether [`pool()`] starts the writer thread that [`write()`] queues to. The
+    /// service needs it; a command-line run writes through its own connection
+    /// ([`write_transaction`]) and leaves it off, so no idle thread is started.
+    pub sqlite_writer: bool,
 }
 
 impl PoolOptions {
@@ -315,6 +319,7 @@ impl PoolOptions {
             max_size,
             connection_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
+            sqlite_writer: true,
         }
     }
 }
@@ -337,7 +342,7 @@ pub enum InitError {
 
 /// A pool for `url` that opens connections lazily, as requests need them: it never fails to
 /// build, and a database that cannot be reached shows as 503 answers, not as a crash. On SQLite
-/// it also starts the writer thread ([`write`]).
+/// it also starts the writer thread ([`write()`]) unless [`PoolOptions::sqlite_writer`] is off.
 ///
 /// A checked-out connection is not pinged first: a broken one fails its first statement, which
 /// is a 503 like any other unavailability, and r2d2 drops it on return (`has_broken`).
@@ -349,6 +354,7 @@ pub fn pool(url: &DatabaseUrl, options: PoolOptions) -> DbPool {
     };
     let fenced = Arc::clone(&manager.fenced);
     let writer = match url {
+        DatabaseUrl::Sqlite(_) if !options.sqlite_writer => None,
         DatabaseUrl::Sqlite(_) => match writer::SqliteWriter::start(manager.clone()) {
             Ok(writer) => Some(Arc::new(writer)),
             Err(e) => {

@@ -128,13 +128,11 @@ pub fn recount(
             };
             let counted: i64 = match resource {
                 Resource::Group => user_groups::table
-                    .filter(user_groups::organization_id.eq(organization_id))
-                    .filter(user_groups::deleted_at.is_null())
+                    .filter(super::group::visible_to(organization_id))
                     .count()
                     .get_result(conn)?,
                 Resource::User => users::table
-                    .filter(users::organization_id.eq(organization_id))
-                    .filter(users::deleted_at.is_null())
+                    .filter(super::user::visible_to(organization_id))
                     .count()
                     .get_result(conn)?,
             };

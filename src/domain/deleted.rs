@@ -47,7 +47,7 @@ impl<T> Deleted<T> {
 /// The keyset position of a deleted row: its deletion time, then its id.
 pub fn deletion_position(deleted_at: Option<NaiveDateTime>, id: &str) -> Position {
     Position {
-        created_at: deleted_at.unwrap_or_default(),
+        sort_time: deleted_at.unwrap_or_default(),
         id: id.to_owned(),
     }
 }
@@ -88,7 +88,7 @@ pub fn list_groups(
             Window::Offset(offset) => query.offset(offset),
             Window::After(after) => query.filter(
                 sql::<Bool>("(user_groups.deleted_at, user_groups.id) < (")
-                    .bind::<Timestamp, _>(after.created_at)
+                    .bind::<Timestamp, _>(after.sort_time)
                     .sql(", ")
                     .bind::<Text, _>(after.id.clone())
                     .sql(")"),
@@ -209,7 +209,7 @@ pub fn list_users(
             Window::Offset(offset) => query.offset(offset),
             Window::After(after) => query.filter(
                 sql::<Bool>("(users.deleted_at, users.id) < (")
-                    .bind::<Timestamp, _>(after.created_at)
+                    .bind::<Timestamp, _>(after.sort_time)
                     .sql(", ")
                     .bind::<Text, _>(after.id.clone())
                     .sql(")"),

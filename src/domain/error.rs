@@ -1,7 +1,8 @@
 //! The one error type of the domain core: what an operation on groups and users can end in, in
-//! the domain's terms, with no HTTP status and no message text. Each dialect words these in its
-//! own renderer (`routes::onlive::error`, `routes::nscale::error`), so a rule is stated once and
-//! worded as each dialect words it.
+//! the domain's terms, with no HTTP status and no answer text (its `Display` is for logs only).
+//! The routes carry it unchanged inside their neutral `ApiError` (`routes::error`), and each
+//! dialect words it in its own renderer (`routes::onlive::error`, `routes::nscale::error`), so
+//! a rule is stated once and worded as each dialect words it.
 
 use crate::db::{StoreError, TransactionError};
 

@@ -1,6 +1,7 @@
-//! The change feed: every create, update, delete, restore and purge of a group or a user appends
-//! one event, as a plain statement in the transaction of the change, so an event exists exactly
-//! when its change committed.
+//! The change feed: every create, update, delete, restore and purge of a group or a user through
+//! the API or the retention purge appends one event, as a plain statement in the transaction of
+//! the change, so an event exists exactly when its change committed. The bulk import appends
+//! none (`docs/lifecycle.md` says why): a consumer re-reads the lists after an import.
 //!
 //! Order: each organization has one row in `event_sequences`, and an event takes the next number
 //! from it (`last = last + 1`, computed by the database under the row's lock). The lock is held
@@ -60,7 +61,7 @@ impl Actor {
 /// What happened to the resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
-    /// Created (by the API or the bulk import).
+    /// Created through the API (the bulk import appends no event).
     Created,
     /// Partially updated.
     Updated,

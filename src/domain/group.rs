@@ -194,12 +194,19 @@ impl<'a> From<&'a Group> for GroupRow<'a> {
     }
 }
 
-/// The one filter every read of groups uses: the organization's live groups.
+/// The one "not deleted" filter of groups, which every read of live groups uses (most of them
+/// inside [`visible_to`]).
+#[diesel::dsl::auto_type]
+pub fn not_deleted() -> _ {
+    user_groups::deleted_at.is_null()
+}
+
+/// The filter of the organization's live groups, which every read of them by organization uses.
 #[diesel::dsl::auto_type(no_type_alias)]
 pub fn visible_to<'a>(organization_id: &'a OrganizationId) -> _ {
     user_groups::organization_id
         .eq(organization_id)
-        .and(user_groups::deleted_at.is_null())
+        .and(not_deleted())
 }
 
 impl NewGroup {
@@ -332,7 +339,7 @@ impl Group {
                     .filter(
                         sql::<Bool>("+user_groups.organization_id = ")
                             .bind::<Text, _>(organization_id)
-                            .and(user_groups::deleted_at.is_null()),
+                            .and(not_deleted()),
                     )
                     .into_boxed(),
                 None => user_groups::table
@@ -386,7 +393,7 @@ impl Group {
                 Window::Offset(offset) => query.offset(offset),
                 Window::After(after) => query.filter(
                     sql::<Bool>("(user_groups.created_at, user_groups.id) < (")
-                        .bind::<Timestamp, _>(after.created_at)
+                        .bind::<Timestamp, _>(after.sort_time)
                         .sql(", ")
                         .bind::<Text, _>(after.id.clone())
                         .sql(")"),
@@ -396,7 +403,7 @@ impl Group {
         };
         paged(conn, page, start, known_total, count, load, |g: &Group| {
             Position {
-                created_at: g.created_at,
+                sort_time: g.created_at,
                 id: g.id.as_str().to_owned(),
             }
         })
@@ -500,7 +507,7 @@ impl Group {
                 .ok_or(DomainError::NotFound(Resource::Group))?;
             let active_members: i64 = users::table
                 .filter(users::user_group_id.eq(id))
-                .filter(users::deleted_at.is_null())
+                .filter(super::user::not_deleted())
                 .count()
                 .get_result(conn)?;
             if active_members > 0 {
@@ -655,8 +662,7 @@ pub fn set_members(
         }
         let query = || {
             users::table
-                .filter(users::organization_id.eq(organization_id))
-                .filter(users::deleted_at.is_null())
+                .filter(super::user::visible_to(organization_id))
                 .filter(users::id.eq_any(&wanted))
                 .select((users::id, users::user_group_id))
         };
@@ -690,7 +696,7 @@ pub fn set_members(
                 users::table
                     .filter(users::id.eq_any(chunk))
                     .filter(users::user_group_id.eq(group_id))
-                    .filter(users::deleted_at.is_null()),
+                    .filter(super::user::not_deleted()),
             )
             .set((
                 users::user_group_id.eq(None::<GroupId>),
@@ -736,7 +742,7 @@ pub fn members_up_to(
     let bound = i64::try_from(max).unwrap_or(i64::MAX).saturating_add(1);
     let mut ids: Vec<UserId> = users::table
         .filter(users::user_group_id.eq(group_id))
-        .filter(users::deleted_at.is_null())
+        .filter(super::user::not_deleted())
         .select(users::id)
         .limit(bound)
         .load(conn)?;
@@ -773,7 +779,7 @@ pub fn members_of_each_up_to(
         rows.extend(
             users::table
                 .filter(users::user_group_id.eq_any(chunk))
-                .filter(users::deleted_at.is_null())
+                .filter(super::user::not_deleted())
                 .select((users::id, users::user_group_id))
                 .limit(room)
                 .load::<(UserId, Option<GroupId>)>(conn)?,

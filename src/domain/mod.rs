@@ -6,8 +6,9 @@
 //!
 //! Each record has its row type (`Group`), its insert type (`NewGroup`) and its changes
 //! (`GroupChanges`), with the queries as functions on them, and the row locks that make its
-//! check-then-act writes atomic beside them. Every read goes through one "live" filter per
-//! table, so no query can forget the soft delete.
+//! check-then-act writes atomic beside them. Every read of live rows goes through one "not
+//! deleted" filter per table ([`group::not_deleted()`], [`user::not_deleted()`], most often inside
+//! the organization's `visible_to`), so no query can forget the soft delete.
 //!
 //! The lifecycle lives beside the core in its own modules: [`lifecycle`] wraps each write with
 //! the record's version, its condition (`If-Match`), `deleted_by` and the change feed's event
@@ -53,12 +54,13 @@ impl PageRequest {
     }
 }
 
-/// A position in the newest-first order (`created_at` descending, then `id` descending): a
-/// keyset page starts just after it. The routes carry it in their opaque `cursor`.
+/// A position in a list's newest-first order (its sort time descending, then `id` descending):
+/// a keyset page starts just after it. The routes carry it in their opaque `cursor`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Position {
-    /// The `created_at` of the last row already seen.
-    pub created_at: chrono::NaiveDateTime,
+    /// The sort time of the last row already seen: its `created_at` in the lists of live rows,
+    /// its `deleted_at` in the deleted listings ([`deleted::deletion_position`]).
+    pub sort_time: chrono::NaiveDateTime,
     /// Its id (a group's or a user's, as text).
     pub id: String,
 }
@@ -311,7 +313,7 @@ mod tests {
         let page = PageRequest { page: 3, limit: 20 };
         let first = PageRequest { page: 1, limit: 20 };
         let more = Some(Position {
-            created_at: chrono::NaiveDateTime::default(),
+            sort_time: chrono::NaiveDateTime::default(),
             id: "x".to_owned(),
         });
 

@@ -125,12 +125,20 @@ impl<'a> From<&'a User> for UserRow<'a> {
     }
 }
 
-/// The one filter every read of users uses: the organization's live users.
+/// The one "not deleted" filter of users. Every read of live users uses it: inside
+/// [`visible_to`], or alone where the rows are already bounded another way (a group's members,
+/// found through the group's index).
+#[diesel::dsl::auto_type]
+pub fn not_deleted() -> _ {
+    users::deleted_at.is_null()
+}
+
+/// The filter of the organization's live users, which every read of them by organization uses.
 #[diesel::dsl::auto_type(no_type_alias)]
 pub fn visible_to<'a>(organization_id: &'a OrganizationId) -> _ {
     users::organization_id
         .eq(organization_id)
-        .and(users::deleted_at.is_null())
+        .and(not_deleted())
 }
 
 /// Takes the shared lock on the group a user is joining, so a concurrent delete of that group
@@ -251,15 +259,6 @@ impl NewUser {
 }
 
 impl User {
-    /// The organization's live user `id`; [`DomainError::NotFound`] when there is none.
-    pub fn get(
-        conn: &mut DbConnection,
-        organization_id: &OrganizationId,
-        id: &UserId,
-    ) -> Result<User, DomainError> {
-        User::find(conn, organization_id, id)?.ok_or(DomainError::NotFound(Resource::User))
-    }
-
     /// The organization's live user `id`, if any.
     pub fn find(
         conn: &mut DbConnection,
@@ -303,7 +302,7 @@ impl User {
                     .filter(
                         sql::<Bool>("+users.organization_id = ")
                             .bind::<Text, _>(organization_id)
-                            .and(users::deleted_at.is_null()),
+                            .and(not_deleted()),
                     )
                     .into_boxed(),
                 None => users::table
@@ -360,7 +359,7 @@ impl User {
                 Window::Offset(offset) => query.offset(offset),
                 Window::After(after) => query.filter(
                     sql::<Bool>("(users.created_at, users.id) < (")
-                        .bind::<Timestamp, _>(after.created_at)
+                        .bind::<Timestamp, _>(after.sort_time)
                         .sql(", ")
                         .bind::<Text, _>(after.id.clone())
                         .sql(")"),
@@ -370,7 +369,7 @@ impl User {
         };
         paged(conn, page, start, known_total, count, load, |u: &User| {
             Position {
-                created_at: u.created_at,
+                sort_time: u.created_at,
                 id: u.id.as_str().to_owned(),
             }
         })

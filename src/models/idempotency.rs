@@ -27,9 +27,10 @@ pub struct StoredAnswer {
     pub body: String,
 }
 
-/// What claiming a key found.
+/// What claiming an `Idempotency-Key` found (not to be confused with the signed request's
+/// `auth::verify::Claim`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
+pub enum KeyClaim {
     /// The key is new (or its answer expired): this request runs, and its answer is stored.
     New,
     /// The same request was answered before: this is its answer.
@@ -61,7 +62,7 @@ pub fn claim(
     key: &str,
     hash: &str,
     now: NaiveDateTime,
-) -> Result<Claim, StoreError> {
+) -> Result<KeyClaim, StoreError> {
     let this = || {
         idempotency_keys::table
             .filter(idempotency_keys::access_key_id.eq(access_key_id))
@@ -84,7 +85,7 @@ pub fn claim(
             .execute(conn)
     });
     match inserted {
-        Ok(_) => Ok(Claim::New),
+        Ok(_) => Ok(KeyClaim::New),
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
             let (stored_hash, status, body) = this()
                 .select((
@@ -94,13 +95,13 @@ pub fn claim(
                 ))
                 .get_result::<(String, i32, String)>(conn)?;
             if stored_hash != hash {
-                return Ok(Claim::Reused);
+                return Ok(KeyClaim::Reused);
             }
             let status = u16::try_from(status)
                 .ok()
                 .filter(|s| *s >= 200)
                 .ok_or_else(|| StoreError::internal("an idempotency key's answer is unfinished"))?;
-            Ok(Claim::Answered(StoredAnswer { status, body }))
+            Ok(KeyClaim::Answered(StoredAnswer { status, body }))
         }
         Err(e) => Err(e.into()),
     }

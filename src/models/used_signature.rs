@@ -66,18 +66,6 @@ impl UsedSignature {
         }
     }
 
-    /// Records a first use; `Ok(false)` when the signature was already used.
-    pub fn record_first_use(&self, conn: &mut DbConnection) -> Result<bool, StoreError> {
-        match diesel::insert_into(used_signatures::table)
-            .values(self)
-            .execute(conn)
-        {
-            Ok(_) => Ok(true),
-            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
-
     /// Records a first use by the key `access_key_id`, in one statement that also checks the
     /// key is still live: the row is inserted only if the key is not revoked, so a write checks
     /// revocation at no extra round trip, inside its own transaction.

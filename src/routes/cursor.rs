@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! version (1) | list (1: b'g' groups, b'u' users, b'G' / b'U' deleted ones) | page (8)
-//!     | created_at (8, Unix seconds; the deletion's on the deleted lists)
+//!     | sort time (8, Unix seconds: the creation's, or the deletion's on the deleted lists)
 //!     | filters (8: SHA-256 of search and userGroupId) | organization (16) | row id (16)
 //! ```
 //!
@@ -129,7 +129,7 @@ pub fn encode(
     bytes.push(VERSION);
     bytes.push(scope.list.tag());
     bytes.extend_from_slice(&page.to_be_bytes());
-    bytes.extend_from_slice(&after.created_at.and_utc().timestamp().to_be_bytes());
+    bytes.extend_from_slice(&after.sort_time.and_utc().timestamp().to_be_bytes());
     bytes.extend_from_slice(&scope.filters());
     bytes.extend_from_slice(&organization);
     bytes.extend_from_slice(&id);
@@ -181,13 +181,13 @@ pub fn decode(keys: &Keyring, scope: &Scope<'_>, text: &str) -> Result<Cursor, A
         ));
     }
     let id = uuid::Uuid::from_slice(&payload[42..58]).map_err(|_| not_ours())?;
-    let created_at = DateTime::from_timestamp(seconds, 0)
+    let sort_time = DateTime::from_timestamp(seconds, 0)
         .ok_or_else(not_ours)?
         .naive_utc();
     Ok(Cursor {
         page,
         after: Position {
-            created_at,
+            sort_time,
             id: id.to_string(),
         },
     })
@@ -208,7 +208,7 @@ mod tests {
 
     fn position() -> Position {
         Position {
-            created_at: DateTime::from_timestamp(1_764_590_400, 0)
+            sort_time: DateTime::from_timestamp(1_764_590_400, 0)
                 .unwrap()
                 .naive_utc(),
             id: uuid::Uuid::now_v7().to_string(),

@@ -2,15 +2,16 @@
 //! routes and the lifecycle's) and [`nscale`] (the nscale Identity group routes and the token
 //! endpoint). Beside them, what both use: the verified [`Caller`] and its one-transaction
 //! writes, [`ApiError`] (which each dialect words in its own body), input parsing, the list
-//! cursors, the lifecycle's request headers (`ETag`, `If-Match`, `Idempotency-Key`), and the
-//! unsigned `health` and `metrics` routes. [`crate::server::configure`] holds the route table.
+//! cursors, the request headers of conditional and idempotent writes ([`conditional`]: `ETag`,
+//! `If-Match`, `Idempotency-Key`), and the unsigned `health` and `metrics` routes.
+//! [`crate::server::configure`] holds the route table.
 
 pub mod caller;
+pub mod conditional;
 pub mod cursor;
 pub mod error;
 pub mod health;
 pub mod input;
-pub mod lifecycle;
 pub mod metrics;
 pub mod nscale;
 pub mod onlive;

@@ -17,7 +17,7 @@ use usergroups::auth::signer::{self, Credentials};
 use usergroups::auth::MAX_SIGNATURE_SKEW_SECONDS;
 use usergroups::db::schema::used_signatures;
 use usergroups::ids::AccessKeyId;
-use usergroups::models::used_signature::RETENTION_SECONDS;
+use usergroups::models::used_signature::{FirstUse, RETENTION_SECONDS};
 use usergroups::models::{AccessKey, UsedSignature};
 use usergroups::Limits;
 
@@ -966,14 +966,17 @@ async fn pruning_forgets_only_signatures_whose_expiry_has_passed() {
             true,
         ),
     ];
+    let key_id = AccessKeyId::from(app.credentials.access_key_id.as_str());
     for (_, signature, expires_at, _) in &entries {
         let used = UsedSignature {
             signature: signature.clone(),
             expires_at: *expires_at,
         };
-        assert!(used
-            .record_first_use(&mut app.connection())
-            .expect("record"));
+        assert_eq!(
+            used.record_for_live_key(&mut app.connection(), &key_id)
+                .expect("record"),
+            FirstUse::Recorded
+        );
     }
 
     let pruned = UsedSignature::prune_expired(&mut app.connection(), at).expect("prune");

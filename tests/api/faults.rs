@@ -70,6 +70,7 @@ fn app_behind_proxy() -> (TestApp, Proxy, DatabaseUrl) {
         max_size: 4,
         connection_timeout: CONNECTION_TIMEOUT,
         statement_timeout: STATEMENT_TIMEOUT,
+        sqlite_writer: true,
     };
     let pool = db::init(&proxied, options).expect("the database initializes through the proxy");
     (app_on(database, pool, Limits::default()), proxy, url)

@@ -1230,7 +1230,8 @@ mod hardening {
     use usergroups::auth::signer;
     use usergroups::db::schema::used_signatures;
     use usergroups::db::{self, DatabaseUrl, DbConnection, PoolOptions};
-    use usergroups::models::used_signature::RETENTION_SECONDS;
+    use usergroups::ids::AccessKeyId;
+    use usergroups::models::used_signature::{FirstUse, RETENTION_SECONDS};
     use usergroups::models::UsedSignature;
     use usergroups::secrets::Keyring;
     use usergroups::{configure, AppState, Limits};
@@ -1404,9 +1405,13 @@ mod hardening {
             signature: signature.clone(),
             expires_at: (date + TimeDelta::seconds(60)).naive_utc(),
         };
-        assert!(old_rule
-            .record_first_use(&mut before.get().expect("a connection"))
-            .expect("record"));
+        let key_id = AccessKeyId::from(credentials.access_key_id.as_str());
+        assert_eq!(
+            old_rule
+                .record_for_live_key(&mut before.get().expect("a connection"), &key_id)
+                .expect("record"),
+            FirstUse::Recorded
+        );
         drop(before);
 
         let after = db::init(&url, options).expect("the upgrade migrates");

@@ -22,6 +22,7 @@ async fn app_without_database() -> TestApp {
         max_size: 2,
         connection_timeout: Duration::from_secs(1),
         statement_timeout: Duration::from_secs(1),
+        sqlite_writer: true,
     };
     app.state = AppState {
         pool: db::pool(&url, options),
@@ -73,6 +74,7 @@ fn app_with_short_statement_timeout() -> (TestApp, DatabaseUrl) {
         max_size: 4,
         connection_timeout: Duration::from_secs(2),
         statement_timeout: Duration::from_secs(1),
+        sqlite_writer: true,
     };
     let pool = db::init(&url, options).expect("the database initializes");
     (app_on(database, pool, Limits::default()), url)

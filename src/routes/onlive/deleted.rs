@@ -21,9 +21,9 @@ use crate::db;
 use crate::domain::deleted::{self, deletion_position, Deleted};
 use crate::domain::purge;
 use crate::domain::{Group, GroupId, OrganizationId, User, UserId};
+use crate::routes::conditional::with_etag;
 use crate::routes::cursor::{List, Scope};
 use crate::routes::input::{id_only, Query};
-use crate::routes::lifecycle::with_etag;
 use crate::routes::{fit_page, json_response, list_start, next_cursor, page_of, ApiError, Caller};
 use crate::state::AppState;
 

@@ -15,11 +15,11 @@ use crate::domain::{
     lifecycle, rules, view, Group, GroupChanges, GroupId, NewGroup, OrganizationId,
 };
 use crate::limits;
+use crate::routes::conditional::{if_match, with_etag, Created};
 use crate::routes::cursor::{List, Scope};
 use crate::routes::input::{
     check_length, id_only, no_query, path_id, report_rule, require_json, JsonObject, Query,
 };
-use crate::routes::lifecycle::{if_match, with_etag, Created};
 use crate::routes::ApiError;
 use crate::routes::Caller;
 use crate::routes::{fit_page, json_response, list_start, next_cursor, page_of};
@@ -268,7 +268,7 @@ pub async fn list_groups(
         .await?
     };
     let fitted = fit_page(listed, &start, group_body, |g: &Group| Position {
-        created_at: g.created_at,
+        sort_time: g.created_at,
         id: g.id.as_str().to_owned(),
     })?;
     let next = next_cursor(&state, &scope, page, fitted.next.as_ref())?;

@@ -16,11 +16,11 @@ use crate::domain::{
     lifecycle, view, GroupId, NewUser, OrganizationId, Role, User, UserChanges, UserId,
 };
 use crate::limits;
+use crate::routes::conditional::{if_match, with_etag, Created};
 use crate::routes::cursor::{List, Scope};
 use crate::routes::input::{
     id_only, no_query, parse_uuid, path_id, require_json, JsonObject, Query,
 };
-use crate::routes::lifecycle::{if_match, with_etag, Created};
 use crate::routes::ApiError;
 use crate::routes::Caller;
 use crate::routes::{fit_page, json_response, list_start, next_cursor, page_of};
@@ -331,7 +331,7 @@ pub async fn list_users(
         &start,
         |user| Ok(user_body(user)),
         |u: &User| Position {
-            created_at: u.created_at,
+            sort_time: u.created_at,
             id: u.id.as_str().to_owned(),
         },
     )?;

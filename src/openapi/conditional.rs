@@ -1,5 +1,5 @@
-//! What the lifecycle adds to the operations of groups and users, documented once here rather
-//! than on each handler: the `ETag` of their answers, the `If-Match` condition of a PUT or
+//! The headers of conditional and idempotent writes on the operations of groups and users,
+//! documented once here rather than on each handler: the `ETag` of their answers, the `If-Match` condition of a PUT or
 //! DELETE (and its 412), the `Idempotency-Key` of a create (and its 422), and the
 //! `Idempotent-Replayed` header of a stored answer. See `docs/lifecycle.md`.
 
@@ -12,8 +12,9 @@ use utoipa::Modify;
 
 use super::error_response;
 
-/// The modifier that documents the lifecycle's headers and answers.
-pub(super) struct LifecycleHeaders;
+/// The modifier that documents the headers of conditional and idempotent writes and their
+/// answers.
+pub(super) struct ConditionalHeaders;
 
 const RECORD_PATHS: [&str; 2] = ["/api/v1/user-groups/{id}", "/api/v1/users/{id}"];
 const CREATE_PATHS: [&str; 2] = ["/api/v1/user-groups", "/api/v1/users"];
@@ -114,7 +115,7 @@ fn add_idempotency_key(operation: &mut Operation) {
     }
 }
 
-impl Modify for LifecycleHeaders {
+impl Modify for ConditionalHeaders {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
             if RECORD_PATHS.contains(&path.as_str()) {

@@ -1,6 +1,6 @@
-//! What the Onlive routes add to a request for the lifecycle: the caller as the [`Actor`] of its
-//! changes, the `ETag` of an answer, the `If-Match` condition of a write, and the
-//! `Idempotency-Key` of a create ([`Caller::create`]).
+//! Conditional and idempotent writes, as the Onlive routes read and answer them: the `ETag` of
+//! an answer, the `If-Match` condition of a write, the `Idempotency-Key` of a create
+//! ([`Caller::create`]), and the caller as the [`Actor`] of its changes.
 //!
 //! `If-Match` and `Idempotency-Key` change what a write does, so a signed request must cover
 //! both by its signature (listed in `SignedHeaders`): otherwise anyone on the path could add,
@@ -27,7 +27,7 @@ use crate::domain::events::Actor;
 use crate::domain::lifecycle::IfMatch;
 use crate::domain::DomainError;
 use crate::limits;
-use crate::models::idempotency::{self, Claim, StoredAnswer};
+use crate::models::idempotency::{self, KeyClaim, StoredAnswer};
 use crate::state::AppState;
 
 /// The header that makes a create idempotent.
@@ -190,14 +190,14 @@ impl Caller {
         let guard = self.guard.as_deref().map(PendingGuard::take);
         let written = db::write(&state.pool, move |conn| {
             match idempotency::claim(conn, &access_key_id, &key, &hash, db::now())? {
-                Claim::New => {}
-                Claim::Answered(stored) => {
+                KeyClaim::New => {}
+                KeyClaim::Answered(stored) => {
                     if let Some(guard) = &guard {
                         record_if_new(conn, guard)?;
                     }
                     return Ok(Outcome::Stored(stored));
                 }
-                Claim::Reused => {
+                KeyClaim::Reused => {
                     if let Some(guard) = &guard {
                         guard.record(conn).map_err(WriteError::Auth)?;
                     }
