@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, Error, HttpMessage, HttpServer, ResponseError};
 
@@ -19,10 +20,7 @@ use crate::metrics;
 use crate::models::{idempotency, AccessToken, UsedSignature};
 use crate::rate_limit::{FailedAttempts, RateLimits};
 use crate::routes::nscale::error::nscale_errors;
-use crate::routes::nscale::token;
-use crate::routes::onlive::{deleted, events, groups, users};
-use crate::routes::ApiError;
-use crate::routes::{health, nscale, route_not_found};
+use crate::routes::{health, nscale, onlive, resource, route_not_found, ApiError, Places};
 use crate::state::AppState;
 use crate::{docs, openapi};
 use authenticate::authenticate;
@@ -169,13 +167,6 @@ fn log_safe(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(escaped)
 }
 
-/// A handler for the other methods of a known route: 405 with the route's `Allow` header.
-fn method_not_allowed(allow: &'static str) -> actix_web::Route {
-    web::to(move || async move {
-        Err::<actix_web::HttpResponse, _>(ApiError::MethodNotAllowed { allow })
-    })
-}
-
 /// The route table.
 ///
 /// | route | methods |
@@ -184,19 +175,9 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 /// | `/openapi.json` | GET, unsigned: the OpenAPI document ([`crate::openapi`]) |
 /// | `/docs`, `/docs/{file}` | GET, unsigned: the API browser and its assets ([`crate::docs`]) |
 /// | `/` | GET, unsigned: a redirect to `/docs` |
-/// | `/api/v1/user-groups[/]` | GET (list), POST (create) |
-/// | `/api/v1/user-groups/{id}` | GET, PUT, DELETE |
-/// | `/api/v1/users[/]` | GET (list), POST (create) |
-/// | `/api/v1/users/{id}` | GET, PUT, DELETE |
-/// | `/api/v1/deleted-user-groups[/]`, `/api/v1/deleted-users[/]` | GET (the deleted listings) |
-/// | `/api/v1/deleted-user-groups/{id}/restore`, `/api/v1/deleted-users/{id}/restore` | POST |
-/// | `/api/v1/events[/]` | GET (the change feed) |
-/// | `/api/v1/organizations/{organizationID}/groups[/]` | GET (list), POST (create): nscale |
-/// | `/api/v1/organizations/{organizationID}/groups/{groupid}` | GET, PUT, DELETE: nscale |
-/// | `/api/v1/organizations/{organizationID}/groups/{groupid}:undelete` | POST: nscale |
-/// | `/api/v1/organizations/{organizationID}/roles` | GET: nscale |
 /// | `/metrics` | GET, unsigned: Prometheus text ([`crate::metrics`]) |
-/// | `/oauth2/v2/token` | POST, unsigned: bearer tokens for access keys ([`token`]) |
+/// | the Onlive routes | [`onlive::configure`]: `/api/v1/user-groups`, `/api/v1/users`, … |
+/// | the nscale routes | [`nscale::configure`]: `/api/v1/organizations/…`, `/oauth2/v2/token` |
 ///
 /// Everything under `/api/v1` is signed (or presents a bearer token of `/oauth2/v2/token`): the
 /// authentication middleware runs before routing, so an unsigned caller learns nothing about
@@ -224,155 +205,46 @@ fn configure_routes(cfg: &mut web::ServiceConfig, state: AppState, metrics_route
     if metrics_route == MetricsRoute::Served {
         root = root.service(metrics_resource());
     }
+    let get = |handler| [(Method::GET, handler)];
+    let root = root
+        .service(resource(&["/healthz"], get(web::to(health::healthz))))
+        .service(resource(&["/readyz"], get(web::to(health::readyz))))
+        .service(resource(
+            &["/openapi.json"],
+            get(web::to(openapi::get_openapi)),
+        ))
+        .service(resource(&["/"], get(web::to(docs::get_root))))
+        .service(resource(&["/docs", "/docs/"], get(web::to(docs::get_docs))))
+        .service(resource(&["/docs/{file}"], get(web::to(docs::get_asset))))
+        .configure(|unsigned| {
+            let api = web::scope("/api/v1")
+                .wrap(from_fn(authenticate))
+                .configure(|signed| {
+                    let mut places = Places {
+                        signed,
+                        unsigned: &mut *unsigned,
+                    };
+                    onlive::configure(&mut places);
+                    nscale::configure(&mut places);
+                })
+                .default_service(web::to(route_not_found))
+                // The last wrap is the outermost: the dialect's error shape applies to the
+                // authentication middleware's answers (401, 413, 429) too.
+                .wrap(from_fn(nscale_errors));
+            unsigned.service(api);
+        });
     cfg.app_data(web::Data::new(state))
-        .service(
-            root.service(
-                web::resource("/healthz")
-                    .route(web::get().to(health::healthz))
-                    .default_service(method_not_allowed("GET")),
-            )
-            .service(
-                web::resource("/readyz")
-                    .route(web::get().to(health::readyz))
-                    .default_service(method_not_allowed("GET")),
-            )
-            .service(
-                web::resource("/openapi.json")
-                    .route(web::get().to(openapi::get_openapi))
-                    .default_service(method_not_allowed("GET")),
-            )
-            .service(
-                web::resource("/")
-                    .route(web::get().to(docs::get_root))
-                    .default_service(method_not_allowed("GET")),
-            )
-            .service(
-                web::resource(["/docs", "/docs/"])
-                    .route(web::get().to(docs::get_docs))
-                    .default_service(method_not_allowed("GET")),
-            )
-            .service(
-                web::resource("/docs/{file}")
-                    .route(web::get().to(docs::get_asset))
-                    .default_service(method_not_allowed("GET")),
-            )
-            .service(
-                web::resource("/oauth2/v2/token")
-                    .route(web::post().to(token::issue_token))
-                    .default_service(web::to(token::token_method_not_allowed)),
-            )
-            .service(
-                web::scope("/api/v1")
-                    .wrap(from_fn(authenticate))
-                    .service(
-                        web::resource(["/user-groups", "/user-groups/"])
-                            .route(web::get().to(groups::list_groups))
-                            .route(web::post().to(groups::create_group))
-                            .default_service(method_not_allowed("GET, POST")),
-                    )
-                    .service(
-                        web::resource(["/user-groups/{id}", "/user-groups/{id}/"])
-                            .route(web::get().to(groups::get_group))
-                            .route(web::put().to(groups::update_group))
-                            .route(web::delete().to(groups::delete_group))
-                            .default_service(method_not_allowed("GET, PUT, DELETE")),
-                    )
-                    .service(
-                        web::resource(["/users", "/users/"])
-                            .route(web::get().to(users::list_users))
-                            .route(web::post().to(users::create_user))
-                            .default_service(method_not_allowed("GET, POST")),
-                    )
-                    .service(
-                        web::resource(["/users/{id}", "/users/{id}/"])
-                            .route(web::get().to(users::get_user))
-                            .route(web::put().to(users::update_user))
-                            .route(web::delete().to(users::delete_user))
-                            .default_service(method_not_allowed("GET, PUT, DELETE")),
-                    )
-                    .service(
-                        web::resource(["/deleted-user-groups", "/deleted-user-groups/"])
-                            .route(web::get().to(deleted::list_deleted_groups))
-                            .default_service(method_not_allowed("GET")),
-                    )
-                    .service(
-                        web::resource([
-                            "/deleted-user-groups/{id}/restore",
-                            "/deleted-user-groups/{id}/restore/",
-                        ])
-                        .route(web::post().to(deleted::restore_group))
-                        .default_service(method_not_allowed("POST")),
-                    )
-                    .service(
-                        web::resource(["/deleted-users", "/deleted-users/"])
-                            .route(web::get().to(deleted::list_deleted_users))
-                            .default_service(method_not_allowed("GET")),
-                    )
-                    .service(
-                        web::resource([
-                            "/deleted-users/{id}/restore",
-                            "/deleted-users/{id}/restore/",
-                        ])
-                        .route(web::post().to(deleted::restore_user))
-                        .default_service(method_not_allowed("POST")),
-                    )
-                    .service(
-                        web::resource(["/events", "/events/"])
-                            .route(web::get().to(events::list_events))
-                            .default_service(method_not_allowed("GET")),
-                    )
-                    .service(
-                        web::resource([
-                            "/organizations/{organizationID}/groups",
-                            "/organizations/{organizationID}/groups/",
-                        ])
-                        .route(web::get().to(nscale::groups::list_groups))
-                        .route(web::post().to(nscale::groups::create_group))
-                        .default_service(method_not_allowed("GET, POST")),
-                    )
-                    // Before `{groupid}`, whose segment would match `…:undelete` too.
-                    .service(
-                        web::resource([
-                            "/organizations/{organizationID}/groups/{groupid}:undelete",
-                            "/organizations/{organizationID}/groups/{groupid}:undelete/",
-                        ])
-                        .route(web::post().to(nscale::groups::undelete_group))
-                        .default_service(method_not_allowed("POST")),
-                    )
-                    .service(
-                        web::resource([
-                            "/organizations/{organizationID}/groups/{groupid}",
-                            "/organizations/{organizationID}/groups/{groupid}/",
-                        ])
-                        .route(web::get().to(nscale::groups::get_group))
-                        .route(web::put().to(nscale::groups::update_group))
-                        .route(web::delete().to(nscale::groups::delete_group))
-                        .default_service(method_not_allowed("GET, PUT, DELETE")),
-                    )
-                    .service(
-                        web::resource([
-                            "/organizations/{organizationID}/roles",
-                            "/organizations/{organizationID}/roles/",
-                        ])
-                        .route(web::get().to(nscale::roles::list_roles))
-                        .default_service(method_not_allowed("GET")),
-                    )
-                    .default_service(web::to(route_not_found))
-                    // The last wrap is the outermost: the dialect's error shape applies to the
-                    // authentication middleware's answers (401, 413, 429) too.
-                    .wrap(from_fn(nscale_errors)),
-            )
-            .default_service(web::to(route_not_found)),
-        )
+        .service(root.default_service(web::to(route_not_found)))
         // A request target that is not a path (`OPTIONS *`) matches no scope, not even "".
         .default_service(web::to(target_not_a_path));
 }
 
 /// `GET /metrics`, unsigned, 405 for other methods.
 fn metrics_resource() -> actix_web::Resource {
-    web::resource("/metrics")
-        .route(web::get().to(crate::routes::metrics::get_metrics))
-        .default_service(method_not_allowed("GET"))
+    resource(
+        &["/metrics"],
+        [(Method::GET, web::to(crate::routes::metrics::get_metrics))],
+    )
 }
 
 /// The route table of the metrics address: `/metrics` and nothing else (404 in JSON for any
