@@ -1,6 +1,7 @@
 //! The background tasks of `serve`: pruning the expired replay-guard entries, bearer tokens
 //! and idempotency keys, forgetting the rate limiters' full buckets, and the retention purge.
 
+use std::convert::Infallible;
 use std::time::Duration;
 
 use crate::db::{self, DbPool};
@@ -81,7 +82,7 @@ pub(super) fn purge_announcement(
 
 /// The retention purge of `serve` ([`crate::domain::purge`]): every [`PURGE_INTERVAL`], the
 /// first one interval after the start (announced by [`purge_announcement`]), batches of expired
-/// users, then groups, then events, each its own write. Nothing goes before the retention has
+/// users, then groups, then events, each its own write ([`purge::round`]). Nothing goes before the retention has
 /// run from `since` ([`purge::scheduled_cutoff`]). Safe beside the other instances' purges and
 /// the `purge` command.
 pub(super) async fn purge_expired(pool: DbPool, retention: Duration, since: chrono::NaiveDateTime) {
@@ -92,29 +93,24 @@ pub(super) async fn purge_expired(pool: DbPool, retention: Duration, since: chro
         let Some(cutoff) = purge::scheduled_cutoff(db::now(), retention, since) else {
             continue;
         };
-        let mut purged = purge::Purged::default();
-        let mut batches = 0;
-        for kind in purge::Purge::PASS {
-            while batches < PURGE_BATCHES_PER_ROUND {
-                batches += 1;
-                match db::write(&pool, move |conn| {
-                    purge::batch(conn, kind, cutoff, crate::limits::PURGE_BATCH)
-                })
-                .await
-                {
-                    Ok(n) => {
-                        purged.add(kind, n);
-                        if n < crate::limits::PURGE_BATCH as usize {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        log::warn!("the retention purge failed: {e}");
-                        break;
-                    }
+        let round = purge::round(
+            crate::limits::PURGE_BATCH,
+            PURGE_BATCHES_PER_ROUND,
+            async |kind, size| match db::write(&pool, move |conn| {
+                purge::batch(conn, kind, cutoff, size)
+            })
+            .await
+            {
+                Ok(n) => Ok::<_, Infallible>(n),
+                // A failed batch ends its kind, as a short one does; the round goes on with the
+                // next kind, and the next round tries again.
+                Err(e) => {
+                    log::warn!("the retention purge failed: {e}");
+                    Ok(0)
                 }
-            }
-        }
+            },
+        );
+        let Ok(purged) = round.await;
         if purged != purge::Purged::default() {
             log::info!(
                 "retention purge: {} users, {} groups, {} events removed",
