@@ -4,7 +4,9 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use crate::db::{self, DbPool};
+use chrono::NaiveDateTime;
+
+use crate::db::{self, DbConnection, DbPool, StoreError};
 use crate::domain::purge;
 use crate::models::{idempotency, AccessToken, UsedSignature};
 use crate::rate_limit::{FailedAttempts, RateLimits};
@@ -26,26 +28,45 @@ pub(super) async fn forget_full_buckets(
     }
 }
 
-/// Deletes the replay guard's expired entries and the expired bearer tokens, each in a write of
-/// its own, so a failure of one does not hold back the other.
+/// A pruning of expired rows: (what it removes, what it works on, the deletion).
+type Prune = (
+    &'static str,
+    &'static str,
+    fn(&mut DbConnection, NaiveDateTime) -> Result<usize, StoreError>,
+);
+
+/// What [`prune_expired_rows`] deletes, in this order.
+const PRUNES: [Prune; 3] = [
+    (
+        "expired replay-guard entries",
+        "the replay guard",
+        UsedSignature::prune_expired,
+    ),
+    (
+        "expired bearer tokens",
+        "the bearer tokens",
+        AccessToken::prune_expired,
+    ),
+    (
+        "expired idempotency keys",
+        "the idempotency keys",
+        idempotency::prune_expired,
+    ),
+];
+
+/// Deletes the replay guard's expired entries, the expired bearer tokens and the expired
+/// idempotency keys, each in a write of its own, so a failure of one does not hold back the
+/// others.
 pub(super) async fn prune_expired_rows(pool: DbPool) {
     let mut interval = actix_web::rt::time::interval(PRUNE_INTERVAL);
     loop {
         interval.tick().await;
-        match db::write(&pool, |conn| UsedSignature::prune_expired(conn, db::now())).await {
-            Ok(0) => {}
-            Ok(pruned) => log::debug!("pruned {pruned} expired replay-guard entries"),
-            Err(e) => log::warn!("pruning the replay guard failed: {e}"),
-        }
-        match db::write(&pool, |conn| AccessToken::prune_expired(conn, db::now())).await {
-            Ok(0) => {}
-            Ok(pruned) => log::debug!("pruned {pruned} expired bearer tokens"),
-            Err(e) => log::warn!("pruning the bearer tokens failed: {e}"),
-        }
-        match db::write(&pool, |conn| idempotency::prune_expired(conn, db::now())).await {
-            Ok(0) => {}
-            Ok(pruned) => log::debug!("pruned {pruned} expired idempotency keys"),
-            Err(e) => log::warn!("pruning the idempotency keys failed: {e}"),
+        for (rows, table, prune) in PRUNES {
+            match db::write(&pool, move |conn| prune(conn, db::now())).await {
+                Ok(0) => {}
+                Ok(pruned) => log::debug!("pruned {pruned} {rows}"),
+                Err(e) => log::warn!("pruning {table} failed: {e}"),
+            }
         }
     }
 }
