@@ -5,11 +5,15 @@
 //! the import graph free of loops and upward arrows):
 //!
 //! 1. `cli`: the `usergroups` commands (`main.rs` is only its entry).
-//! 2. `server`: the route table (`configure`), the request pipeline (request ids, the
-//!    authentication middleware), `run`; `bootstrap` (the first start) and `config` below it.
+//! 2. `server`, split by job: the route assembly (`configure`, which calls each dialect's own
+//!    `configure`), the middleware (request ids, metrics, the access log, authentication),
+//!    `run`, and the background tasks; `bootstrap` (the first start) and `config` below it.
 //! 3. `openapi`: the document of the routes below it; `docs`, the API browser over it.
 //! 4. `routes`: one folder per dialect over the same domain, each mapping shapes and errors
-//!    only: `routes::onlive` (the contract's groups and users, and the lifecycle's `deleted`
+//!    only and registering its own routes (its `configure`, each path built by
+//!    `routes::resource`, which derives a 405's `Allow` from the path's methods); adding a
+//!    dialect is a new folder here with its own `configure` and its own renderer:
+//!    `routes::onlive` (the contract's groups and users, and the lifecycle's `deleted`
 //!    and `events`) and `routes::nscale` (its groups, roles and token endpoint; its error
 //!    middleware words every `ApiError` under `/api/v1/organizations`), each with its own error
 //!    renderer (`error`). Beside them what both use: `Caller`, input parsing, `ApiError` (the
@@ -25,7 +29,8 @@
 //!    rules, `DomainError`, and their lifecycle (`domain::lifecycle`, the writes every dialect
 //!    makes; `deleted`, `purge`, `events`). Neither speaks HTTP.
 //! 8. `secrets`: sealing access-key secrets under the master key.
-//! 9. `db`: connections, pool, migrations, transactions, `StoreError`; and the leaves every
+//! 9. `db`: connections, pool, migrations, transactions, `StoreError` (no web framework: its
+//!    blocking work runs on tokio's blocking pool); and the leaves every
 //!    layer may use: `api` (the JSON shapes of both dialects), `role`, `group_roles` (the
 //!    built-in roles a group grants), `credentials`, `limits`, `ids` (one
 //!    type per kind of id, so two ids cannot be swapped in a call), and `metrics` (the

@@ -1,6 +1,6 @@
 //! `usergroups purge`: removes for good the soft-deleted groups and users, and the change-feed
 //! events, older than the retention, as the `serve` task does every few minutes; for a cron
-//! job, or to work off a backlog at once. Batches of [`crate::limits::PURGE_BATCH`] rows, one
+//! job, or to work off a backlog at once: the same round ([`purge::round`]), unbounded. Batches of [`crate::limits::PURGE_BATCH`] rows, one
 //! transaction each, until none is left: safe while servers run (and purge) beside it. Prints
 //! {"users", "groups", "events", "seconds"}.
 
@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{open, print_json};
 use crate::config::{DatabaseArgs, RetentionArgs};
 use crate::db;
-use crate::domain::purge::{self, Purge, Purged};
+use crate::domain::purge;
 use crate::limits::PURGE_BATCH;
 
 #[derive(Debug, Args)]
@@ -30,18 +30,12 @@ pub(super) fn run(args: PurgeArgs) -> Result<(), Box<dyn Error>> {
     let mut conn = pool.get()?;
     let started = Instant::now();
     let cutoff = purge::cutoff(db::now(), args.retention.retention());
-    let mut purged = Purged::default();
-    for kind in Purge::PASS {
-        loop {
-            let n = db::write_transaction(&mut conn, |conn| {
-                purge::batch(conn, kind, cutoff, PURGE_BATCH)
-            })?;
-            purged.add(kind, n);
-            if n < PURGE_BATCH as usize {
-                break;
-            }
-        }
-    }
+    // The round's batches run one after the other on this thread: a runtime without threads or
+    // timers is enough to drive it.
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let purged = runtime.block_on(purge::round(PURGE_BATCH, usize::MAX, async |kind, size| {
+        db::write_transaction(&mut conn, |conn| purge::batch(conn, kind, cutoff, size))
+    }))?;
     print_json(&json!({
         "users": purged.users,
         "groups": purged.groups,

@@ -20,7 +20,6 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::web;
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -589,7 +588,7 @@ where
 {
     let timeout = pool.request_timeout;
     let pool = pool.clone();
-    let blocking = web::block(move || {
+    let blocking = tokio::task::spawn_blocking(move || {
         // Held until the connection goes back, even when the client was answered 503 first.
         let _place = place;
         REQUEST_DEADLINE.set(Some(deadline));
@@ -603,7 +602,7 @@ where
         result
     });
     let left = deadline.saturating_duration_since(Instant::now());
-    match actix_web::rt::time::timeout(left, blocking).await {
+    match tokio::time::timeout(left, blocking).await {
         Ok(result) => result.map_err(|e| E::from(StoreError::internal(e)))?,
         // The blocking call goes on until the driver's own timeouts end it; the client does
         // not wait for that.

@@ -116,7 +116,7 @@ impl Shares {
             tenant,
             shares: Arc::clone(self),
         };
-        let acquired = actix_web::rt::time::timeout(wait, semaphore.acquire_owned()).await;
+        let acquired = tokio::time::timeout(wait, semaphore.acquire_owned()).await;
         metrics::record_share_wait(waiting.elapsed());
         match acquired {
             Ok(Ok(permit)) => {
@@ -172,46 +172,58 @@ mod tests {
         assert_eq!(places_per_tenant(1, 1), 1, "never none");
     }
 
-    #[actix_web::test]
-    async fn an_organization_holds_its_share_and_another_still_gets_a_place() {
-        let shares = Arc::new(Shares::with_places(2));
-        let wait = Duration::from_millis(50);
-
-        let (first, second, third) = as_tenant("a", async {
-            (
-                shares.enter(wait).await,
-                shares.enter(wait).await,
-                shares.enter(wait).await,
-            )
-        })
-        .await;
-        let other = as_tenant("b", shares.enter(wait)).await;
-
-        assert!(first.unwrap().is_some() && second.is_ok());
-        assert!(
-            matches!(third, Err(StoreError::Unavailable { .. })),
-            "a third place is over the share"
-        );
-        assert!(
-            other.unwrap().is_some(),
-            "another organization is not kept waiting"
-        );
+    /// `work` driven to its end on a runtime of this thread, with timers.
+    fn block_on<F: Future>(work: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(work)
     }
 
-    #[actix_web::test]
-    async fn a_place_given_back_goes_to_the_next_request_and_an_idle_organization_leaves_no_entry()
-    {
-        let shares = Arc::new(Shares::with_places(1));
-        let wait = Duration::from_millis(50);
+    #[test]
+    fn an_organization_holds_its_share_and_another_still_gets_a_place() {
+        block_on(async {
+            let shares = Arc::new(Shares::with_places(2));
+            let wait = Duration::from_millis(50);
 
-        let held = as_tenant("a", shares.enter(wait)).await.unwrap();
-        let refused = as_tenant("a", shares.enter(wait)).await;
-        drop(held);
-        let next = as_tenant("a", shares.enter(wait)).await.unwrap();
-        let outside = shares.enter(wait).await.unwrap();
+            let (first, second, third) = as_tenant("a", async {
+                (
+                    shares.enter(wait).await,
+                    shares.enter(wait).await,
+                    shares.enter(wait).await,
+                )
+            })
+            .await;
+            let other = as_tenant("b", shares.enter(wait)).await;
 
-        assert!(refused.is_err() && next.is_some() && outside.is_none());
-        drop(next);
-        assert!(shares.tenants.lock().unwrap().is_empty());
+            assert!(first.unwrap().is_some() && second.is_ok());
+            assert!(
+                matches!(third, Err(StoreError::Unavailable { .. })),
+                "a third place is over the share"
+            );
+            assert!(
+                other.unwrap().is_some(),
+                "another organization is not kept waiting"
+            );
+        });
+    }
+
+    #[test]
+    fn a_place_given_back_goes_to_the_next_request_and_an_idle_organization_leaves_no_entry() {
+        block_on(async {
+            let shares = Arc::new(Shares::with_places(1));
+            let wait = Duration::from_millis(50);
+
+            let held = as_tenant("a", shares.enter(wait)).await.unwrap();
+            let refused = as_tenant("a", shares.enter(wait)).await;
+            drop(held);
+            let next = as_tenant("a", shares.enter(wait)).await.unwrap();
+            let outside = shares.enter(wait).await.unwrap();
+
+            assert!(refused.is_err() && next.is_some() && outside.is_none());
+            drop(next);
+            assert!(shares.tenants.lock().unwrap().is_empty());
+        });
     }
 }

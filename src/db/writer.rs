@@ -157,7 +157,7 @@ impl SqliteWriter {
                 )))
             }
         }
-        match actix_web::rt::time::timeout(timeout, answer).await {
+        match tokio::time::timeout(timeout, answer).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(E::from(StoreError::internal(
                 "the SQLite writer dropped a write without answering",

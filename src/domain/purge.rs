@@ -108,6 +108,31 @@ pub fn scheduled_cutoff(
     (cutoff >= since).then_some(cutoff)
 }
 
+/// One purge round, the loop of both `serve`'s purge and `usergroups purge`: batches of at most
+/// `size` rows, of users, then groups, then events ([`Purge::PASS`]), each kind until a batch
+/// removes fewer than `size` rows, at most `max_batches` batches in all (so a large backlog is
+/// worked off over several rounds). `run_batch(kind, size)` runs one [`batch`] in its own write
+/// transaction, with the caller's cutoff; its error ends the round. Returns the rows removed.
+pub async fn round<E>(
+    size: i64,
+    max_batches: usize,
+    mut run_batch: impl AsyncFnMut(Purge, i64) -> Result<usize, E>,
+) -> Result<Purged, E> {
+    let mut purged = Purged::default();
+    let mut batches = 0;
+    for kind in Purge::PASS {
+        while batches < max_batches {
+            batches += 1;
+            let n = run_batch(kind, size).await?;
+            purged.add(kind, n);
+            if n < size as usize {
+                break;
+            }
+        }
+    }
+    Ok(purged)
+}
+
 /// Removes one batch of at most `size` rows of `kind` deleted (or, for events, made) before
 /// `cutoff`, inside the transaction open on `conn` (run it in its own write transaction; the
 /// service uses [`crate::limits::PURGE_BATCH`]). Returns how many rows it removed: fewer than
@@ -225,6 +250,36 @@ fn purge_events(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The batches a round asks for when each kind has `left` rows, and what it returns.
+    fn run_round(left: [usize; 3], size: i64, max_batches: usize) -> (Vec<Purge>, Purged) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut left = left;
+        let mut asked = Vec::new();
+        let purged = runtime
+            .block_on(round(size, max_batches, async |kind, size| {
+                asked.push(kind);
+                let slot = &mut left[kind as usize];
+                let n = (*slot).min(size as usize);
+                *slot -= n;
+                Ok::<_, ()>(n)
+            }))
+            .unwrap();
+        (asked, purged)
+    }
+
+    #[test]
+    fn a_round_takes_each_kind_until_a_short_batch_and_stops_at_its_bound() {
+        let (asked, purged) = run_round([5, 2, 0], 2, usize::MAX);
+        use Purge::{Events, Groups, Users};
+        assert_eq!(asked, [Users, Users, Users, Groups, Groups, Events]);
+        assert_eq!((purged.users, purged.groups, purged.events), (5, 2, 0));
+        let (asked, purged) = run_round([5, 2, 0], 2, 4);
+        assert_eq!(asked, [Users, Users, Users, Groups]);
+        assert_eq!((purged.users, purged.groups, purged.events), (5, 2, 0));
+    }
 
     #[test]
     fn the_cutoff_is_the_retention_before_now_and_never_overflows() {

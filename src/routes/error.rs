@@ -134,8 +134,9 @@ pub enum ApiError {
     /// 405: the route exists, the method does not; `allow` lists the methods that do.
     #[error("method not allowed")]
     MethodNotAllowed {
-        /// The value of the `Allow` header.
-        allow: &'static str,
+        /// The value of the `Allow` header, derived from the route's methods
+        /// ([`crate::routes::resource`]).
+        allow: String,
     },
     /// What the domain refused (a record not found, a group with active members, the last
     /// admin, a taken unique value, a field naming something that is not there, a bound, a
@@ -245,7 +246,7 @@ impl ApiError {
     pub fn add_headers(&self, response: &mut HttpResponseBuilder) {
         match self {
             ApiError::MethodNotAllowed { allow } => {
-                response.insert_header((header::ALLOW, *allow));
+                response.insert_header((header::ALLOW, allow.as_str()));
             }
             ApiError::Unavailable { .. } | ApiError::Domain(DomainError::Unavailable { .. }) => {
                 response.insert_header((header::RETRY_AFTER, "1"));

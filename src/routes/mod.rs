@@ -4,7 +4,12 @@
 //! writes, [`ApiError`] (which each dialect words in its own body), input parsing, the list
 //! cursors, the request headers of conditional and idempotent writes ([`conditional`]: `ETag`,
 //! `If-Match`, `Idempotency-Key`), and the unsigned `health` and `metrics` routes.
-//! [`crate::server::configure`] holds the route table.
+//!
+//! Each dialect registers its own routes (`onlive::configure`, `nscale::configure`) in the
+//! [`Places`] the server gives it, each path built by [`resource`] from its methods and their
+//! handlers, so a path's 405 names in `Allow` exactly the methods it has. Adding a dialect is a
+//! new folder here with its own `configure` and its own error renderer; the server's route
+//! assembly calls its `configure` beside the others.
 
 pub mod caller;
 pub mod conditional;
@@ -16,8 +21,8 @@ pub mod metrics;
 pub mod nscale;
 pub mod onlive;
 
-use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpResponse, Resource, Route};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -26,6 +31,44 @@ use crate::api::Page;
 use crate::domain::{ListPage, PageRequest, Position, Start};
 pub use caller::Caller;
 pub use error::{ApiError, FieldErrors};
+
+/// Where a dialect registers its routes: the server's route assembly gives the same two to each.
+pub struct Places<'a> {
+    /// Under `/api/v1` (a path here is relative to it), behind the authentication middleware,
+    /// which answers before routing: an unsigned caller learns nothing of which routes exist.
+    /// The nscale error middleware words every answer under `/api/v1/organizations`.
+    pub signed: &'a mut web::ServiceConfig,
+    /// At the root, unsigned (the nscale token endpoint, how a client gets its credential).
+    pub unsigned: &'a mut web::ServiceConfig,
+}
+
+/// A resource at `paths` (one, or the forms with and without a trailing slash) that answers each method of `routes` with its handler (`(Method::GET,
+/// web::to(get_group))`), and every other method with a 405 whose `Allow` names exactly those
+/// methods, in their order (`GET, PUT, DELETE`): no `Allow` list is written by hand.
+pub fn resource(paths: &[&str], routes: impl IntoIterator<Item = (Method, Route)>) -> Resource {
+    resource_with_405(paths, routes, |allow| {
+        web::to(move || {
+            let allow = allow.clone();
+            async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
+        })
+    })
+}
+
+/// [`resource`], with the other methods answered by the route `not_allowed` makes from the
+/// `Allow` value (for a 405 that is not an [`ApiError`], such as the token endpoint's).
+pub fn resource_with_405(
+    paths: &[&str],
+    routes: impl IntoIterator<Item = (Method, Route)>,
+    not_allowed: impl FnOnce(String) -> Route,
+) -> Resource {
+    let mut resource = web::resource(paths.to_vec());
+    let mut allow: Vec<String> = Vec::new();
+    for (method, route) in routes {
+        allow.push(method.to_string());
+        resource = resource.route(route.method(method));
+    }
+    resource.default_service(not_allowed(allow.join(", ")))
+}
 
 /// The content type of every JSON answer, as the contract writes it.
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";

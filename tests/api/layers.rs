@@ -195,3 +195,20 @@ fn the_nscale_dialect_reads_none_of_the_onlive_answers_words() {
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+#[test]
+fn the_store_and_the_domain_run_without_the_web_framework() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, None, &mut files);
+    let offending: Vec<String> = files
+        .iter()
+        .filter(|(module, _)| module == "db" || module == "domain")
+        .filter(|(_, path)| code_of(path).contains("actix_web"))
+        .map(|(_, path)| path.display().to_string())
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "these files of the store or the domain use actix_web: {offending:?}"
+    );
+}

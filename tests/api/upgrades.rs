@@ -105,6 +105,11 @@ fn the_first_start_after_the_upgrade_purges_no_row_deleted_before_it_and_says_wh
         )),
         "{announcement}"
     );
+    let sentence = &announcement[announcement.find("retention: ").unwrap_or(0)..];
+    assert!(
+        !sentence.contains("  "),
+        "the line reads as one sentence: {announcement}"
+    );
     assert!(!log.contains("retention purge:"), "{log}");
 }
 

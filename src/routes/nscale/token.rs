@@ -518,16 +518,20 @@ pub async fn issue_token(
     Ok(response)
 }
 
-/// Any other method on `/oauth2/v2/token`: 405 in this dialect's body, with `Allow: POST`.
-pub async fn token_method_not_allowed() -> HttpResponse {
+/// Any other method on `/oauth2/v2/token`: 405 in this dialect's body, with `Allow` the
+/// endpoint's methods (`POST`).
+pub async fn token_method_not_allowed(allow: String) -> HttpResponse {
     let mut response = error_answer(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        "only POST is allowed",
+        format!("only {allow} is allowed"),
     );
     let headers = response.headers_mut();
     no_store(headers);
-    headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+    // Method names are always a valid header value.
+    if let Ok(allow) = HeaderValue::try_from(allow) {
+        headers.insert(header::ALLOW, allow);
+    }
     response
 }
 
