@@ -128,11 +128,11 @@ pub fn recount(
             };
             let counted: i64 = match resource {
                 Resource::Group => user_groups::table
-                    .filter(super::group::visible_to(organization_id))
+                    .filter(super::live::groups::visible_to(organization_id))
                     .count()
                     .get_result(conn)?,
                 Resource::User => users::table
-                    .filter(super::user::visible_to(organization_id))
+                    .filter(super::live::users::visible_to(organization_id))
                     .count()
                     .get_result(conn)?,
             };

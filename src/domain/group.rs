@@ -194,20 +194,7 @@ impl<'a> From<&'a Group> for GroupRow<'a> {
     }
 }
 
-/// The one "not deleted" filter of groups, which every read of live groups uses (most of them
-/// inside [`visible_to`]).
-#[diesel::dsl::auto_type]
-pub fn not_deleted() -> _ {
-    user_groups::deleted_at.is_null()
-}
-
-/// The filter of the organization's live groups, which every read of them by organization uses.
-#[diesel::dsl::auto_type(no_type_alias)]
-pub fn visible_to<'a>(organization_id: &'a OrganizationId) -> _ {
-    user_groups::organization_id
-        .eq(organization_id)
-        .and(not_deleted())
-}
+pub use super::live::groups::{not_deleted, visible_to};
 
 impl NewGroup {
     /// Inserts the group for `organization_id`; a taken name or externalId is a 409, a role
@@ -507,7 +494,7 @@ impl Group {
                 .ok_or(DomainError::NotFound(Resource::Group))?;
             let active_members: i64 = users::table
                 .filter(users::user_group_id.eq(id))
-                .filter(super::user::not_deleted())
+                .filter(super::live::users::not_deleted())
                 .count()
                 .get_result(conn)?;
             if active_members > 0 {
@@ -662,7 +649,7 @@ pub fn set_members(
         }
         let query = || {
             users::table
-                .filter(super::user::visible_to(organization_id))
+                .filter(super::live::users::visible_to(organization_id))
                 .filter(users::id.eq_any(&wanted))
                 .select((users::id, users::user_group_id))
         };
@@ -696,7 +683,7 @@ pub fn set_members(
                 users::table
                     .filter(users::id.eq_any(chunk))
                     .filter(users::user_group_id.eq(group_id))
-                    .filter(super::user::not_deleted()),
+                    .filter(super::live::users::not_deleted()),
             )
             .set((
                 users::user_group_id.eq(None::<GroupId>),
@@ -742,7 +729,7 @@ pub fn members_up_to(
     let bound = i64::try_from(max).unwrap_or(i64::MAX).saturating_add(1);
     let mut ids: Vec<UserId> = users::table
         .filter(users::user_group_id.eq(group_id))
-        .filter(super::user::not_deleted())
+        .filter(super::live::users::not_deleted())
         .select(users::id)
         .limit(bound)
         .load(conn)?;
@@ -779,7 +766,7 @@ pub fn members_of_each_up_to(
         rows.extend(
             users::table
                 .filter(users::user_group_id.eq_any(chunk))
-                .filter(super::user::not_deleted())
+                .filter(super::live::users::not_deleted())
                 .select((users::id, users::user_group_id))
                 .limit(room)
                 .load::<(UserId, Option<GroupId>)>(conn)?,

@@ -26,6 +26,7 @@ mod error;
 pub mod events;
 pub mod group;
 pub mod lifecycle;
+pub mod live;
 pub mod purge;
 pub mod rules;
 pub mod user;

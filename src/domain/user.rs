@@ -125,21 +125,7 @@ impl<'a> From<&'a User> for UserRow<'a> {
     }
 }
 
-/// The one "not deleted" filter of users. Every read of live users uses it: inside
-/// [`visible_to`], or alone where the rows are already bounded another way (a group's members,
-/// found through the group's index).
-#[diesel::dsl::auto_type]
-pub fn not_deleted() -> _ {
-    users::deleted_at.is_null()
-}
-
-/// The filter of the organization's live users, which every read of them by organization uses.
-#[diesel::dsl::auto_type(no_type_alias)]
-pub fn visible_to<'a>(organization_id: &'a OrganizationId) -> _ {
-    users::organization_id
-        .eq(organization_id)
-        .and(not_deleted())
-}
+pub use super::live::users::{not_deleted, visible_to};
 
 /// Takes the shared lock on the group a user is joining, so a concurrent delete of that group
 /// either sees this member or happens before and makes this write fail.

@@ -33,7 +33,7 @@
 use std::fmt;
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
+use actix_web::HttpResponseBuilder;
 
 use crate::auth::verify::{AuthError, AuthFailure};
 use crate::auth::Permission;
@@ -283,11 +283,10 @@ fn domain_status(error: &DomainError) -> StatusCode {
     }
 }
 
-/// The answer outside the nscale prefix is the Onlive one ([`crate::routes::onlive::error`]);
-/// under it, [`crate::routes::nscale::error::nscale_errors`] renders the dialect's own from the
-/// error attached to this response.
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
+impl ApiError {
+    /// The answer's status, the same in every dialect (each dialect words the body: the Onlive
+    /// renderer implements `ResponseError` with it, the nscale one rewrites under its prefix).
+    pub fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidInput(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -305,10 +304,6 @@ impl ResponseError for ApiError {
             }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        crate::routes::onlive::error::answer(self)
     }
 }
 
@@ -358,6 +353,7 @@ impl From<DomainError> for ApiError {
 mod tests {
     use super::*;
     use actix_web::body::MessageBody;
+    use actix_web::ResponseError;
 
     fn body_of(error: ApiError) -> serde_json::Value {
         let bytes = error.error_response().into_body().try_into_bytes().unwrap();

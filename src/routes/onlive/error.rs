@@ -256,6 +256,20 @@ fn outdated(found: i64, known: i64) -> String {
     )
 }
 
+/// The answer outside the nscale prefix is the Onlive one; under it,
+/// [`crate::routes::nscale::error::nscale_errors`] renders the dialect's own from the error
+/// attached to this response. The impl lives here, with the Onlive words, so the neutral error
+/// module knows no dialect.
+impl actix_web::ResponseError for ApiError {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        answer(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
