@@ -6,10 +6,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use usergroups::auth::signer::Credentials;
 
 use crate::live_server::{
-    command, database_for, first_run_credentials, ScratchDir, Server, BINARY,
+    command, command_key, database_for, first_run_credentials, ScratchDir, Server, BINARY,
 };
 
 #[test]
@@ -150,24 +149,9 @@ fn keys_made_on_the_command_line_sign_calls_and_a_revoked_key_is_refused() {
     let org = command(&dir.0, &url, &["org", "create", "--name", "Acme"]);
     assert_eq!(org["name"], "Acme");
     let org_id = org["id"].as_str().unwrap();
-    let key = command(
-        &dir.0,
-        &url,
-        &[
-            "key",
-            "create",
-            "--org",
-            org_id,
-            "--permissions",
-            "user-groups:read",
-        ],
-    );
+    let (key, credentials) = command_key(&dir.0, &url, org_id, Some("user-groups:read"));
     assert_eq!(key["organizationId"], org_id);
     assert_eq!(key["permissions"], json!(["user-groups:read"]));
-    let credentials = Credentials::new(
-        key["accessKeyId"].as_str().unwrap(),
-        key["secretAccessKey"].as_str().unwrap(),
-    );
     let listed = command(&dir.0, &url, &["key", "list", "--org", org_id]);
 
     let (read, _, page) = server.signed(&credentials, "GET", "/api/v1/user-groups", None);

@@ -224,6 +224,28 @@ pub fn command(dir: &Path, database_url: &str, args: &[&str]) -> Value {
     })
 }
 
+/// A key made by `usergroups key create` for `organization_id`, with `permissions` (the
+/// command's default when `None`): what the command printed, and the credentials to sign with.
+pub fn command_key(
+    dir: &Path,
+    database_url: &str,
+    organization_id: &str,
+    permissions: Option<&str>,
+) -> (Value, Credentials) {
+    let mut args = vec!["key", "create", "--org", organization_id];
+    if let Some(permissions) = permissions {
+        args.extend(["--permissions", permissions]);
+    }
+    let printed = command(dir, database_url, &args);
+    let credentials = Credentials::new(
+        printed["accessKeyId"].as_str().expect("an accessKeyId"),
+        printed["secretAccessKey"]
+            .as_str()
+            .expect("a secretAccessKey"),
+    );
+    (printed, credentials)
+}
+
 /// The credentials the first start wrote into `dir`, and the whole file.
 pub fn first_run_credentials(dir: &Path) -> (Credentials, Value) {
     let text = std::fs::read_to_string(dir.join("usergroups-credentials.json"))

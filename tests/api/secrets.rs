@@ -21,7 +21,7 @@ use usergroups::Limits;
 
 use crate::helpers::{app_with_keys, TestApp, TestDatabase};
 use crate::live_server::{
-    command, database_for, first_run_credentials, ScratchDir, Server, BINARY,
+    command_key, database_for, first_run_credentials, ScratchDir, Server, BINARY,
 };
 
 /// An in-process app whose master key lives in a key file in a scratch directory, as `serve`
@@ -369,20 +369,7 @@ fn keys_made_on_the_command_line_are_stored_sealed_and_sign_through_a_rotation_a
     let (_database, url) = database_for(&dir.0);
     let server = Server::start(&dir.0, &url);
     let (first, file) = first_run_credentials(&dir.0);
-    let made = command(
-        &dir.0,
-        &url,
-        &[
-            "key",
-            "create",
-            "--org",
-            file["organizationId"].as_str().unwrap(),
-        ],
-    );
-    let second = Credentials::new(
-        made["accessKeyId"].as_str().unwrap(),
-        made["secretAccessKey"].as_str().unwrap(),
-    );
+    let (_, second) = command_key(&dir.0, &url, file["organizationId"].as_str().unwrap(), None);
     let parsed: DatabaseUrl = url.parse().unwrap();
     let pool = db::pool(&parsed, PoolOptions::for_url(&parsed));
     let old_hex = hex_of(&dir.0.join(MASTER_KEY_FILE));

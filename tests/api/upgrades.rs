@@ -14,10 +14,10 @@ use serde_json::json;
 use usergroups::db::schema::{deployment, user_groups, users};
 use usergroups::db::{self, PoolOptions};
 
-use usergroups::auth::signer::Credentials;
-
 use crate::helpers::{count, group_path, id_of, spawn_app};
-use crate::live_server::{command, database_for, first_run_credentials, ScratchDir, Server};
+use crate::live_server::{
+    command, command_key, database_for, first_run_credentials, ScratchDir, Server,
+};
 
 /// A direct connection to the database at `url`, beside the server.
 fn connect(url: &str) -> db::PooledConnection {
@@ -33,21 +33,11 @@ fn the_first_start_after_the_upgrade_purges_no_row_deleted_before_it_and_says_wh
     let (_database, url) = database_for(&dir.0);
     let server = Server::start(&dir.0, &url);
     let (_, file) = first_run_credentials(&dir.0);
-    let key = command(
+    let (_, credentials) = command_key(
         &dir.0,
         &url,
-        &[
-            "key",
-            "create",
-            "--org",
-            file["organizationId"].as_str().unwrap(),
-            "--permissions",
-            "user-groups:write,user-groups:delete,user-groups:read-deleted",
-        ],
-    );
-    let credentials = Credentials::new(
-        key["accessKeyId"].as_str().unwrap(),
-        key["secretAccessKey"].as_str().unwrap(),
+        file["organizationId"].as_str().unwrap(),
+        Some("user-groups:write,user-groups:delete,user-groups:read-deleted"),
     );
     let (status, _, group) = server.signed(
         &credentials,
